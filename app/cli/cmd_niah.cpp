@@ -1,0 +1,152 @@
+// `sparsetrace niah`: a needle-in-a-haystack sweep (lengths x depths x K), every cell traced
+// with Stream-Attn and scored by substring match (spec section 7). Resumable (finished cells are
+// not rerun), shardable with --shard I/N; `sparsetrace niah-merge` joins shard tables.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "commands.h"
+
+#include "sparsetrace/core/error.h"
+#include "sparsetrace/core/niah_sweep.h"
+#include "sparsetrace/core/sentences.h"
+#include "sparsetrace/core/tokenizer.h"
+#include "sparsetrace/core/trace_file.h"
+#include "sparsetrace/gpu/trace_engine.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+namespace sparsetrace::cli {
+
+namespace {
+
+std::atomic<bool> g_niahInterrupted{false};
+extern "C" void onNiahSigint(int) { g_niahInterrupted.store(true); }
+
+struct NiahOptions {
+    std::string model, haystack = "noise", lengths, depths, ks, out, shard = "0/1", device = "cpu", dtype;
+    std::uint64_t seed = 0;
+    std::int64_t tokensToGenerate = 16;
+    core::StreamParams params;
+    bool keepTraces = false;
+    std::optional<std::uint64_t> randomSeed;
+};
+
+int runNiah(const NiahOptions& o)
+{
+    core::NiahSweepSpec spec;
+    spec.model = std::filesystem::path(o.model).lexically_normal().filename().string();
+    spec.haystack = o.haystack;
+    spec.lengths = core::parseNiahLengths(o.lengths);
+    spec.depths = core::parseNiahDepths(o.depths);
+    for (const auto& k : core::parseNiahLengths(o.ks)) spec.ks.push_back(static_cast<int>(k));
+    spec.seed = o.seed;
+    spec.tokensToGenerate = o.tokensToGenerate;
+    spec.extra = {{"params", o.params.toJson()}, {"device", o.device}, {"dtype", o.dtype}};
+    spec.validate();
+    o.params.validate();
+    const core::NiahShard shard = core::NiahShard::parse(o.shard);
+    const core::Haystack haystack = core::Haystack::fromSpec(o.haystack);
+    const core::Tokenizer tokenizer = core::Tokenizer::fromModelDir(o.model);
+    const core::TokenCounter count = [&](std::string_view text) { return tokenizer.encode(text).ids.size(); };
+    const std::filesystem::path outDir = o.out;
+    std::filesystem::create_directories(outDir / "traces");
+
+    gpu::TraceEngine engine;
+    const core::NiahCellRunner runner = [&](const core::NiahCellKey& cell, const core::NiahPrompt& prompt,
+                                            std::stop_token stop) {
+        gpu::TraceRequest r;
+        r.modelDir = o.model;
+        r.prompt = prompt.text;
+        r.params = o.params;
+        r.params.k = cell.k;
+        r.device = o.device;
+        r.dtype = o.dtype;
+        r.randomWeightsSeed = o.randomSeed;
+        r.checkTokens = static_cast<int>(o.tokensToGenerate);
+        // The needle's token span, from the same tokenizer the engine uses.
+        core::Encoding e = tokenizer.encode(prompt.text);
+        core::TokenTable table;
+        table.ids = e.ids;
+        for (const auto& [a, b] : e.offsets) table.offsets.push_back({static_cast<std::int32_t>(a), static_cast<std::int32_t>(b)});
+        table.strings.resize(table.ids.size());
+        r.annotations = {{"needle", core::needleAnnotation(prompt, core::tokenSpanOfChars(table, prompt.needleChars))}};
+        auto trace = engine.trace(r, {}, stop);
+        core::NiahRunOutput out;
+        out.generated = tokenizer.decode(trace->info().behaviour->sparseTokens, /*skipSpecialTokens=*/true);
+        out.denseGenerated = tokenizer.decode(trace->info().behaviour->denseTokens, /*skipSpecialTokens=*/true);
+        out.sparsity = core::traceSparsity(*trace).sparsity();
+        if (o.keepTraces) {
+            const std::filesystem::path path = outDir / "traces" / ("cell-" + std::to_string(cell.index) + ".sptrace");
+            core::writeTraceFile(*trace, path.string());
+            out.tracePath = std::filesystem::relative(path, outDir).string();
+        }
+        return out;
+    };
+
+    std::stop_source stop;
+    g_niahInterrupted.store(false);
+    auto previous = std::signal(SIGINT, onNiahSigint);
+    std::atomic<bool> finished{false};
+    std::thread watcher([&] {
+        while (!finished.load()) {
+            if (g_niahInterrupted.load()) stop.request_stop();
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    });
+    core::NiahTable table;
+    try {
+        table = core::runNiahSweep(spec, shard, outDir, haystack, count, runner,
+                                   [](const core::NiahSweepProgress& p) {
+                                       std::fprintf(stderr, "niah: %zu/%zu cells done (%zu resumed)\n", p.done, p.total, p.skipped);
+                                   },
+                                   stop.get_token());
+    } catch (...) {
+        finished.store(true);
+        watcher.join();
+        std::signal(SIGINT, previous);
+        throw;
+    }
+    finished.store(true);
+    watcher.join();
+    std::signal(SIGINT, previous);
+    std::size_t retrieved = 0, denseRetrieved = 0;
+    for (const auto& c : table.cells()) {
+        retrieved += c.retrieved ? 1 : 0;
+        denseRetrieved += c.denseRetrieved.value_or(false) ? 1 : 0;
+    }
+    std::printf("niah: shard %s: %zu cells, %zu retrieved with Stream-Attn, %zu densely; table in %s\n",
+                shard.toString().c_str(), table.cells().size(), retrieved, denseRetrieved,
+                (outDir / core::kNiahTableJson).string().c_str());
+    return 0;
+}
+
+} // namespace
+
+void addNiahCommand(CLI::App& app, Runner& run)
+{
+    auto o = std::make_shared<NiahOptions>();
+    auto* cmd = app.add_subcommand("niah", "Needle-in-a-haystack sweep: lengths x depths x K, each cell traced and scored");
+    cmd->add_option("--model", o->model, "Hugging Face model folder")->required();
+    cmd->add_option("--haystack", o->haystack, "Haystack text file, or \"noise\"")->capture_default_str();
+    cmd->add_option("--lengths", o->lengths, "Context lengths in tokens, e.g. 2k,4k,8k")->required();
+    cmd->add_option("--depths", o->depths, "Needle depths in percent, e.g. 0:100:10 or 0,50,100")->required();
+    cmd->add_option("--k", o->ks, "K values (searched key blocks), e.g. 4,8,16")->required();
+    cmd->add_option("--out", o->out, "Output folder (niah.json, niah.csv, traces/)")->required();
+    cmd->add_option("--shard", o->shard, "Run slice I of N (I counts from 0), e.g. 0/4")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Seed of keys and values")->capture_default_str();
+    cmd->add_option("--tokens-to-generate", o->tokensToGenerate, "Greedy tokens generated and scored")->capture_default_str();
+    cmd->add_option("--bq", o->params.bq, "Query block size")->capture_default_str();
+    cmd->add_option("--bk", o->params.bk, "Key block size")->capture_default_str();
+    cmd->add_option("--sinks", o->params.sinks, "Sink tokens")->capture_default_str();
+    cmd->add_option("--window", o->params.window, "Local window tokens")->capture_default_str();
+    cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
+    cmd->add_option("--dtype", o->dtype, "f32 or bf16");
+    cmd->add_option("--random-weights", o->randomSeed, "Seeded random weights (config.json only)");
+    cmd->add_flag("--keep-traces", o->keepTraces, "Write every cell's trace under OUT/traces/");
+    cmd->callback([&run, o] { run = [o] { return runNiah(*o); }; });
+}
+
+} // namespace sparsetrace::cli

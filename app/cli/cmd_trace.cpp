@@ -1,0 +1,249 @@
+// `sparsetrace trace` and `sparsetrace search-k`: one-pass sparse tracing of a model from the
+// command line, through the job runner (worker thread, stop token). A progress bar on a
+// terminal; Ctrl-C cancels between layers and writes nothing.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "commands.h"
+
+#include "sparsetrace/core/error.h"
+#include "sparsetrace/core/job_runner.h"
+#include "sparsetrace/core/trace_file.h"
+#include "sparsetrace/gpu/device.h"
+#include "sparsetrace/gpu/trace_engine.h"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <unistd.h>
+
+namespace sparsetrace::cli {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void onSigint(int) { g_interrupted.store(true); }
+
+struct TraceOptions {
+    std::string model;
+    std::string prompt, promptFile, tokenIdsFile;
+    std::string representative = "centre";
+    std::vector<int> denseLayers;
+    core::StreamParams params;
+    int checkTokens = 2;
+    bool fidelity = false;
+    bool chat = false;
+    bool allowLong = false;
+    std::string device = "cpu";
+    std::string dtype;
+    std::optional<std::uint64_t> randomSeed;
+    int kMax = 0;
+    std::string output;
+    std::string annotationsFile;
+};
+
+std::string readTextFile(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw IoError(path + ": cannot open");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+gpu::TraceRequest makeRequest(const TraceOptions& o, bool searchK)
+{
+    gpu::TraceRequest r;
+    r.modelDir = o.model;
+    if (!o.prompt.empty()) r.prompt = o.prompt;
+    else if (!o.promptFile.empty()) r.prompt = readTextFile(o.promptFile);
+    else if (!o.tokenIdsFile.empty()) {
+        const std::string bad = o.tokenIdsFile + ": expected a JSON list of integer token ids";
+        nlohmann::json ids;
+        try {
+            ids = nlohmann::json::parse(readTextFile(o.tokenIdsFile));
+        } catch (const nlohmann::json::exception&) {
+            throw FormatError(bad);
+        }
+        if (!ids.is_array()) throw FormatError(bad);
+        // Checked one by one: nlohmann's get<int32_t>() would cast 1e300 or 2^40 without a word.
+        for (const auto& id : ids) {
+            if (!id.is_number_integer()) throw FormatError(bad);
+            const std::int64_t v = id.get<std::int64_t>();
+            if (v < std::numeric_limits<std::int32_t>::min() || v > std::numeric_limits<std::int32_t>::max())
+                throw FormatError(o.tokenIdsFile + ": token id " + std::to_string(v) + " is out of range");
+            r.tokenIds.push_back(static_cast<std::int32_t>(v));
+        }
+    } else {
+        throw ArgumentError("give the prompt with --prompt, --prompt-file or --token-ids");
+    }
+    r.params = o.params;
+    r.params.representative = core::representativeFromName(o.representative);
+    r.params.denseLayers = o.denseLayers;
+    r.params.validate();
+    r.checkTokens = o.checkTokens;
+    r.fidelity = o.fidelity;
+    r.chat = o.chat;
+    r.allowBeyondContext = o.allowLong;
+    r.device = o.device;
+    r.dtype = o.dtype;
+    r.randomWeightsSeed = o.randomSeed;
+    r.searchK = searchK;
+    r.kMax = o.kMax;
+    if (!o.annotationsFile.empty()) {
+        try {
+            r.annotations = nlohmann::json::parse(readTextFile(o.annotationsFile));
+        } catch (const nlohmann::json::exception&) {
+            throw FormatError(o.annotationsFile + ": not valid JSON");
+        }
+    }
+    return r;
+}
+
+void drawProgress(const core::Progress& p, bool tty)
+{
+    if (!tty) return;
+    const int width = 30;
+    const int filled = p.total > 0 ? width * p.step / p.total : 0;
+    std::fprintf(stderr, "\r[%.*s%*s] %d/%d %-40.40s", filled, "##############################", width - filled, "", p.step,
+                 p.total, p.stage.c_str());
+    std::fflush(stderr);
+}
+
+int runTrace(const TraceOptions& o, bool searchK)
+{
+    if (o.output.empty()) throw ArgumentError("give the output file with -o OUT.sptrace");
+    gpu::TraceRequest request = makeRequest(o, searchK);
+    const bool tty = ::isatty(STDERR_FILENO) != 0;
+
+    std::mutex mutex;
+    std::condition_variable done;
+    enum class Outcome { Running, Finished, Failed, Cancelled } outcome = Outcome::Running;
+    std::shared_ptr<core::OwnedTrace> result;
+    std::string failure;
+
+    using Runner = core::JobRunner<gpu::TraceEngine, std::shared_ptr<core::OwnedTrace>>;
+    Runner::Callbacks callbacks;
+    callbacks.progress = [&](std::uint64_t, const core::Progress& p) { drawProgress(p, tty); };
+    callbacks.finished = [&](std::uint64_t, std::shared_ptr<core::OwnedTrace> t) {
+        std::lock_guard l(mutex);
+        result = std::move(t);
+        outcome = Outcome::Finished;
+        done.notify_all();
+    };
+    callbacks.failed = [&](std::uint64_t, const std::string& msg) {
+        std::lock_guard l(mutex);
+        failure = msg;
+        outcome = Outcome::Failed;
+        done.notify_all();
+    };
+    callbacks.cancelled = [&](std::uint64_t) {
+        std::lock_guard l(mutex);
+        outcome = Outcome::Cancelled;
+        done.notify_all();
+    };
+
+    g_interrupted.store(false);
+    auto previous = std::signal(SIGINT, onSigint);
+    const auto t0 = std::chrono::steady_clock::now();
+    {
+        Runner runner([] { return std::make_unique<gpu::TraceEngine>(); }, callbacks);
+        runner.start([&](gpu::TraceEngine& engine, std::stop_token stop, const core::ProgressFn& progress) {
+            gpu::TraceEstimate e = engine.estimate(request);
+            std::fprintf(stderr, "estimate: %s\n", e.summary.c_str());
+            return engine.trace(request, progress, stop, [&](const gpu::ProbeReport& p) {
+                if (tty) std::fprintf(stderr, "\r%*s\r", 80, "");
+                std::printf("probe K=%-5d %s  sparsity %.4f\n", p.k, p.preserved ? "preserved    " : "NOT preserved", p.sparsity);
+                std::fflush(stdout);
+            });
+        });
+        std::unique_lock l(mutex);
+        while (outcome == Outcome::Running) {
+            done.wait_for(l, std::chrono::milliseconds(50));
+            if (g_interrupted.load()) {
+                g_interrupted.store(false);
+                l.unlock();
+                runner.cancel();
+                l.lock();
+            }
+        }
+    }
+    std::signal(SIGINT, previous);
+    if (tty) std::fprintf(stderr, "\r%*s\r", 110, "");
+    if (outcome == Outcome::Cancelled) throw Cancelled();
+    if (outcome == Outcome::Failed) throw Error(failure);
+
+    core::writeTraceFile(*result, o.output);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const core::TraceInfo& info = result->info();
+    std::printf("wrote %s: %lld tokens (+%lld generated), K=%d, sparsity %.4f, %.2f s", o.output.c_str(),
+                static_cast<long long>(info.promptTokens), static_cast<long long>(info.generatedTokens), info.params.k,
+                core::traceSparsity(*result).sparsity(), seconds);
+    if (const std::int64_t peak = gpu::peakDeviceBytes(); peak > 0)
+        std::printf(", peak GPU memory %.2f GiB", static_cast<double>(peak) / (1024.0 * 1024.0 * 1024.0));
+    std::printf("\n");
+    if (info.behaviour) {
+        const auto& b = *info.behaviour;
+        std::printf("behaviour %s: dense", b.preserved ? "preserved" : "NOT preserved");
+        for (auto t : b.denseTokens) std::printf(" %d", t);
+        std::printf(" | sparse");
+        for (auto t : b.sparseTokens) std::printf(" %d", t);
+        std::printf(" | KL %.4g | top-1 %s\n", b.klFirst, b.top1Match ? "matches" : "differs");
+    }
+    return 0;
+}
+
+void addTraceOptions(CLI::App* cmd, const std::shared_ptr<TraceOptions>& o)
+{
+    cmd->add_option("--model", o->model, "Hugging Face model folder (config.json, *.safetensors, tokenizer.json)")->required();
+    auto* prompt = cmd->add_option("--prompt", o->prompt, "Prompt text");
+    auto* promptFile = cmd->add_option("--prompt-file", o->promptFile, "File holding the prompt text (UTF-8)");
+    auto* ids = cmd->add_option("--token-ids", o->tokenIdsFile, "JSON file with a list of token ids");
+    prompt->excludes(promptFile)->excludes(ids);
+    promptFile->excludes(ids);
+    cmd->add_option("--bq", o->params.bq, "Query block size (tokens)")->capture_default_str();
+    cmd->add_option("--bk", o->params.bk, "Key block size (tokens)")->capture_default_str();
+    cmd->add_option("--k", o->params.k, "Key blocks kept per query block by the search")->capture_default_str();
+    cmd->add_option("--sinks", o->params.sinks, "Sink tokens always kept (multiple of bk)")->capture_default_str();
+    cmd->add_option("--window", o->params.window, "Local window tokens always kept")->capture_default_str();
+    cmd->add_option("--query-stride", o->params.queryStride, "Stride of the queries that score a block")->capture_default_str();
+    cmd->add_option("--representative", o->representative, "Representative block of a node: centre or first")
+        ->capture_default_str();
+    cmd->add_option("--dense-layers", o->denseLayers, "Layers run densely (their top blocks are recorded)")->delimiter(',');
+    cmd->add_option("--check-tokens", o->checkTokens, "Greedy tokens compared with the dense model (0 = no check)")
+        ->capture_default_str();
+    cmd->add_flag("--fidelity", o->fidelity, "Also measure captured dense mass and the oracle top blocks");
+    cmd->add_flag("--chat", o->chat, "Wrap the prompt in the model's chat template");
+    cmd->add_flag("--allow-beyond-context", o->allowLong, "Accept prompts longer than max_position_embeddings");
+    cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
+    cmd->add_option("--dtype", o->dtype, "f32 or bf16 (default: f32 on CPU, bf16 on CUDA)");
+    cmd->add_option("--random-weights", o->randomSeed, "Use seeded random weights (config.json only)");
+    cmd->add_option("--annotations", o->annotationsFile, "JSON object stored in the trace's annotations");
+    cmd->add_option("-o,--output", o->output, "Output .sptrace file (written atomically)")->required();
+}
+
+} // namespace
+
+void addTraceCommands(CLI::App& app, Runner& run)
+{
+    auto traceOpts = std::make_shared<TraceOptions>();
+    auto* trace = app.add_subcommand("trace", "Trace a model with Stream-Attn in one forward pass and write a .sptrace");
+    addTraceOptions(trace, traceOpts);
+    trace->callback([&run, traceOpts] { run = [traceOpts] { return runTrace(*traceOpts, false); }; });
+
+    auto searchOpts = std::make_shared<TraceOptions>();
+    auto* search = app.add_subcommand("search-k", "Find the smallest K that keeps the model's greedy tokens, then trace at it");
+    addTraceOptions(search, searchOpts);
+    search->add_option("--k-max", searchOpts->kMax, "Largest K searched (0 = the largest searchable range)")
+        ->capture_default_str();
+    search->callback([&run, searchOpts] { run = [searchOpts] { return runTrace(*searchOpts, true); }; });
+}
+
+} // namespace sparsetrace::cli

@@ -1,0 +1,133 @@
+// The explorer's main window: opens traces (menu, recent files, drag and drop, command line)
+// in a worker thread, wires the map, overview, sliders and text view through one selection,
+// compares two traces of the same prompt, exports figures, and remembers its settings.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "sparsetrace/widgets/async_jobs.h"
+#include "sparsetrace/widgets/figure.h"
+
+#include <QMainWindow>
+#include <QPointer>
+#include <QList>
+#include <QPoint>
+
+class QActionGroup;
+class QLabel;
+class QMenu;
+#include <QMessageBox>
+class QAction;
+
+namespace sparsetrace::widgets {
+class AttentionMapWidget;
+class HeadOverviewWidget;
+class LayerHeadSelection;
+class ScrubberWidget;
+class TraceTextView;
+class AnalysisView;
+class NeedleSweepView;
+class RouteView;
+class ThoughtAnchorsView;
+} // namespace sparsetrace::widgets
+
+namespace sparsetrace::explorer {
+
+class RunController;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    widgets::TracePtr trace() const { return m_trace; }
+    QString tracePath() const { return m_path; }
+    QString lastError() const { return m_lastError; }
+    QMessageBox* errorBox() const { return m_errorBox; }
+    widgets::AttentionMapWidget* map() const { return m_map; }
+    widgets::AttentionMapWidget* compareMap() const { return m_mapB; }
+    widgets::HeadOverviewWidget* overview() const { return m_overview; }
+    widgets::LayerHeadSelection* selection() const { return m_selection; }
+    widgets::TraceTextView* textView() const { return m_text; }
+    widgets::ThoughtAnchorsView* anchorsView() const { return m_anchors; }
+    widgets::NeedleSweepView* sweepView() const { return m_sweep; }
+    widgets::RouteView* routeView() const { return m_routes; }
+    widgets::AnalysisView* activeView() const { return m_activeView; } // what File > Export View writes
+    QStringList recentFiles() const;
+    bool loading() const;
+    // Traces made in this window (New Trace, Save, the unsaved-trace questions).
+    RunController* runs() const { return m_runs; }
+
+public slots:
+    void openFile(const QString& path);
+    void openCompare(const QString& path);
+    void closeCompare();
+    void exportFigure(const QString& path, QSize size, double dpi);
+    // Shows `trace`; `path` is its file, empty for a trace made here and not saved yet.
+    void showTrace(widgets::TracePtr trace, const QString& path);
+    // The shown trace has been saved to `path`.
+    void setTracePath(const QString& path);
+    // One window-modal message box at a time; the event loop keeps running.
+    void showError(const QString& title, const QString& message);
+    void exportView(const QString& path, QSize size, double dpi); // the active analysis view
+    // Raises the analysis dock "anchors", "sweep" or "routes"; false for another name.
+    bool showAnalysisView(const QString& name);
+
+signals:
+    void traceLoaded(const QString& path);
+    void loadFailed(const QString& path, const QString& message);
+    void snapshotShown(int layer, int head);
+
+protected:
+    void closeEvent(QCloseEvent* e) override;
+    void dragEnterEvent(QDragEnterEvent* e) override;
+    void dropEvent(QDropEvent* e) override;
+
+private:
+    void buildMenus();
+    void setupAnalysisViews(); // analysis_docks.cpp, as the three functions below
+    void applyAnchorHighlight(int layer, int head);
+    void openSweepDialog();
+    void showExportViewDialog();
+    void onLoaded(widgets::TracePtr trace, const QString& path);
+    void onCompareLoaded(widgets::TracePtr trace, const QString& path);
+    void requestSnapshots();
+    void onSnapshot(widgets::SnapshotPtr s);
+    void onCompareSnapshot(widgets::SnapshotPtr s);
+    void applyCompareMode();
+    void addRecent(const QString& path);
+    void rebuildRecentMenu();
+    void showExportDialog();
+    void updateTitle();
+
+    widgets::TraceLoader* m_loader;
+    widgets::TraceLoader* m_compareLoader;
+    widgets::SnapshotPreparer* m_preparer;
+    widgets::SnapshotPreparer* m_comparePreparer;
+    widgets::LayerHeadSelection* m_selection;
+    widgets::AttentionMapWidget* m_map;
+    widgets::AttentionMapWidget* m_mapB;
+    widgets::HeadOverviewWidget* m_overview;
+    widgets::ScrubberWidget* m_scrubber;
+    widgets::TraceTextView* m_text;
+    QLabel* m_hoverLabel;
+    RunController* m_runs;
+    widgets::ThoughtAnchorsView* m_anchors = nullptr;
+    widgets::NeedleSweepView* m_sweep = nullptr;
+    widgets::RouteView* m_routes = nullptr;
+    widgets::AnalysisView* m_activeView = nullptr;
+    QList<QPoint> m_anchorHeads;                      // receiver heads (layer, head) of the chosen anchor
+    std::pair<qint64, qint64> m_anchorTokens{0, -1};  // its tokens [first, last]
+    QMenu* m_recentMenu = nullptr;
+    QAction* m_differenceAction = nullptr;
+    QAction* m_closeCompareAction = nullptr;
+    QPointer<QMessageBox> m_errorBox;
+    widgets::TracePtr m_trace;
+    widgets::TracePtr m_compare;
+    widgets::SnapshotPtr m_snapshotB;
+    QString m_path;
+    QString m_comparePath;
+    QString m_lastError;
+};
+
+} // namespace sparsetrace::explorer

@@ -1,0 +1,380 @@
+// The New Trace dialog (see new_trace_dialog.h).
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "new_trace_dialog.h"
+
+#include "sparsetrace/core/format.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSpinBox>
+#include <QStackedWidget>
+#include <QVBoxLayout>
+
+namespace sparsetrace::explorer {
+
+using core::PromptSource;
+
+namespace {
+
+constexpr int kExamineDelayMs = 300; // typing pause before the fields are examined again
+
+QSpinBox* spinBox(QWidget* parent, int lo, int hi, int value, const QString& tip)
+{
+    auto* s = new QSpinBox(parent);
+    s->setRange(lo, hi);
+    s->setValue(value);
+    s->setToolTip(tip);
+    return s;
+}
+
+// A line edit with a Browse… button.
+QWidget* pathRow(QWidget* parent, QLineEdit* edit, QPushButton*& browse)
+{
+    auto* row = new QWidget(parent);
+    auto* layout = new QHBoxLayout(row);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(edit, 1);
+    browse = new QPushButton(QObject::tr("Browse…"), row);
+    layout->addWidget(browse);
+    return row;
+}
+
+QString coloured(const QString& text, const char* colour)
+{
+    return QStringLiteral("<span style=\"color:%1\">%2</span>").arg(QLatin1String(colour), text.toHtmlEscaped());
+}
+
+} // namespace
+
+NewTraceDialog::NewTraceDialog(widgets::TraceRunner* runner, QWidget* parent) : QDialog(parent), m_runner(runner)
+{
+    setWindowTitle(tr("New Trace"));
+    QSettings settings;
+    const core::StreamParams defaults;
+    auto* layout = new QVBoxLayout(this);
+
+    // Model folder.
+    auto* modelBox = new QGroupBox(tr("Model"), this);
+    auto* modelForm = new QFormLayout(modelBox);
+    m_modelDir = new QLineEdit(settings.value("newTrace/modelDir").toString(), modelBox);
+    m_modelDir->setPlaceholderText(tr("Hugging Face folder: config.json, *.safetensors, tokenizer.json"));
+    QPushButton* browseModel = nullptr;
+    modelForm->addRow(tr("Folder"), pathRow(modelBox, m_modelDir, browseModel));
+    m_modelStatus = new QLabel(modelBox);
+    m_modelStatus->setWordWrap(true);
+    m_modelStatus->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    modelForm->addRow(QString(), m_modelStatus);
+    layout->addWidget(modelBox);
+
+    // Prompt.
+    auto* promptBox = new QGroupBox(tr("Prompt"), this);
+    auto* promptLayout = new QVBoxLayout(promptBox);
+    m_promptKind = new QComboBox(promptBox);
+    m_promptKind->addItem(tr("Typed"), static_cast<int>(PromptSource::Kind::Text));
+    m_promptKind->addItem(tr("Text file"), static_cast<int>(PromptSource::Kind::TextFile));
+    m_promptKind->addItem(tr("Chain of thought (Thought Anchors JSON)"), static_cast<int>(PromptSource::Kind::ChainOfThought));
+    m_promptKind->addItem(tr("Needle in a haystack (generated)"), static_cast<int>(PromptSource::Kind::Needle));
+    promptLayout->addWidget(m_promptKind);
+    m_promptPages = new QStackedWidget(promptBox);
+
+    auto* typedPage = new QWidget(m_promptPages);
+    auto* typedLayout = new QVBoxLayout(typedPage);
+    typedLayout->setContentsMargins(0, 0, 0, 0);
+    m_promptText = new QPlainTextEdit(typedPage);
+    m_promptText->setPlaceholderText(tr("The text to trace"));
+    m_chat = new QCheckBox(tr("Wrap in the model's chat template"), typedPage);
+    typedLayout->addWidget(m_promptText);
+    typedLayout->addWidget(m_chat);
+    m_promptPages->addWidget(typedPage);
+
+    auto* filePage = new QWidget(m_promptPages);
+    auto* fileForm = new QFormLayout(filePage);
+    m_textFile = new QLineEdit(filePage);
+    QPushButton* browseText = nullptr;
+    fileForm->addRow(tr("UTF-8 text file"), pathRow(filePage, m_textFile, browseText));
+    m_promptPages->addWidget(filePage);
+
+    auto* cotPage = new QWidget(m_promptPages);
+    auto* cotForm = new QFormLayout(cotPage);
+    m_cotFile = new QLineEdit(cotPage);
+    m_cotFile->setToolTip(tr("A base_solution.json of the Thought Anchors data: the problem and the chain of thought "
+                             "(\"full_cot\", or \"prompt\" with \"solution\") are traced"));
+    QPushButton* browseCot = nullptr;
+    cotForm->addRow(tr("JSON file"), pathRow(cotPage, m_cotFile, browseCot));
+    m_promptPages->addWidget(cotPage);
+
+    auto* needlePage = new QWidget(m_promptPages);
+    auto* needleForm = new QFormLayout(needlePage);
+    m_needleLength = spinBox(needlePage, 16, 8 << 20, 1024, tr("Context length: prompt tokens plus the tokens to generate"));
+    m_needleLength->setSuffix(tr(" tokens"));
+    m_needleDepth = new QDoubleSpinBox(needlePage);
+    m_needleDepth->setRange(0.0, 100.0);
+    m_needleDepth->setValue(50.0);
+    m_needleDepth->setSuffix(tr(" %"));
+    m_needleDepth->setToolTip(tr("Where the needle sits among the haystack's sentences"));
+    m_haystack = new QLineEdit(QStringLiteral("noise"), needlePage);
+    m_haystack->setToolTip(tr("\"noise\" (RULER's repeated sentences) or a text file"));
+    QPushButton* browseHaystack = nullptr;
+    m_needleSeed = spinBox(needlePage, 0, 1 << 30, 0, tr("Draws the needle's key and 7-digit value"));
+    needleForm->addRow(tr("Length"), m_needleLength);
+    needleForm->addRow(tr("Depth"), m_needleDepth);
+    needleForm->addRow(tr("Haystack"), pathRow(needlePage, m_haystack, browseHaystack));
+    needleForm->addRow(tr("Seed"), m_needleSeed);
+    m_promptPages->addWidget(needlePage);
+    promptLayout->addWidget(m_promptPages);
+    m_preview = new QPlainTextEdit(promptBox);
+    m_preview->setReadOnly(true);
+    m_preview->setPlaceholderText(tr("The prompt as it will be traced"));
+    m_preview->setMaximumHeight(90);
+    promptLayout->addWidget(new QLabel(tr("Traced text:"), promptBox));
+    promptLayout->addWidget(m_preview);
+    layout->addWidget(promptBox);
+
+    // Stream-Attn and the run.
+    auto* paramsBox = new QGroupBox(tr("Stream-Attn and run"), this);
+    auto* paramsForm = new QFormLayout(paramsBox);
+    m_bq = spinBox(paramsBox, 1, 4096, defaults.bq, tr("Query block size (tokens)"));
+    m_bk = spinBox(paramsBox, 1, 4096, defaults.bk, tr("Key block size (tokens)"));
+    m_k = spinBox(paramsBox, 1, 1 << 20, defaults.k, tr("Key blocks kept per query block by the search"));
+    m_sinks = spinBox(paramsBox, 0, 1 << 20, defaults.sinks, tr("Sink tokens always kept (a multiple of the key block)"));
+    m_window = spinBox(paramsBox, 0, 1 << 20, defaults.window, tr("Local window tokens always kept"));
+    auto* blocks = new QHBoxLayout;
+    blocks->addWidget(new QLabel(tr("bq"), paramsBox));
+    blocks->addWidget(m_bq);
+    blocks->addWidget(new QLabel(tr("bk"), paramsBox));
+    blocks->addWidget(m_bk);
+    blocks->addWidget(new QLabel(tr("K"), paramsBox));
+    blocks->addWidget(m_k);
+    paramsForm->addRow(tr("Blocks"), blocks);
+    auto* kept = new QHBoxLayout;
+    kept->addWidget(new QLabel(tr("sinks"), paramsBox));
+    kept->addWidget(m_sinks);
+    kept->addWidget(new QLabel(tr("window"), paramsBox));
+    kept->addWidget(m_window);
+    kept->addStretch(1);
+    paramsForm->addRow(tr("Always kept"), kept);
+    m_searchK = new QCheckBox(tr("Search the smallest K that keeps the model's answer"), paramsBox);
+    m_kMax = spinBox(paramsBox, 0, 1 << 20, 0, tr("Largest K searched (0 = the largest searchable range)"));
+    m_kMax->setSpecialValueText(tr("all"));
+    m_kMax->setEnabled(false);
+    auto* search = new QHBoxLayout;
+    search->addWidget(m_searchK, 1);
+    search->addWidget(new QLabel(tr("up to"), paramsBox));
+    search->addWidget(m_kMax);
+    paramsForm->addRow(tr("k search"), search);
+    m_checkTokens = spinBox(paramsBox, 0, 4096, 2,
+                            tr("Greedy tokens generated densely and sparsely and compared (0 = no behaviour check)"));
+    paramsForm->addRow(tr("Check tokens"), m_checkTokens);
+    m_fidelity = new QCheckBox(tr("Fidelity pass (captured dense mass, oracle top blocks)"), paramsBox);
+    paramsForm->addRow(QString(), m_fidelity);
+    m_device = new QComboBox(paramsBox);
+    m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
+    paramsForm->addRow(tr("Device"), m_device);
+    layout->addWidget(paramsBox);
+
+    m_estimate = new QLabel(this);
+    m_estimate->setWordWrap(true);
+    m_estimate->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_estimate);
+    m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    m_buttons->button(QDialogButtonBox::Ok)->setText(tr("Start"));
+    layout->addWidget(m_buttons);
+
+    m_debounce.setSingleShot(true);
+    m_debounce.setInterval(kExamineDelayMs);
+    connect(&m_debounce, &QTimer::timeout, this, &NewTraceDialog::examineNow);
+    connect(m_runner, &widgets::TraceRunner::examined, this, &NewTraceDialog::showExamination);
+    connect(browseModel, &QPushButton::clicked, this, &NewTraceDialog::chooseModelDir);
+    connect(browseText, &QPushButton::clicked, this,
+            [this] { chooseFile(m_textFile, tr("Prompt text file"), tr("Text files (*.txt *.md);;All files (*)")); });
+    connect(browseCot, &QPushButton::clicked, this,
+            [this] { chooseFile(m_cotFile, tr("Chain of thought"), tr("JSON files (*.json);;All files (*)")); });
+    connect(browseHaystack, &QPushButton::clicked, this,
+            [this] { chooseFile(m_haystack, tr("Haystack text"), tr("Text files (*.txt);;All files (*)")); });
+    connect(m_promptKind, &QComboBox::currentIndexChanged, this, &NewTraceDialog::updatePromptKind);
+    connect(m_searchK, &QCheckBox::toggled, m_kMax, &QWidget::setEnabled);
+    connect(m_buttons, &QDialogButtonBox::accepted, this, [this] {
+        if (!canStart()) return;
+        QSettings().setValue("newTrace/modelDir", m_modelDir->text());
+        accept();
+    });
+    connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+
+    // Every field that changes the request asks for a new examination after a pause.
+    for (QLineEdit* e : {m_modelDir, m_textFile, m_cotFile, m_haystack})
+        connect(e, &QLineEdit::textChanged, this, &NewTraceDialog::scheduleExamination);
+    connect(m_promptText, &QPlainTextEdit::textChanged, this, &NewTraceDialog::scheduleExamination);
+    for (QSpinBox* s : {m_needleLength, m_needleSeed, m_bq, m_bk, m_k, m_sinks, m_window, m_kMax, m_checkTokens})
+        connect(s, &QSpinBox::valueChanged, this, &NewTraceDialog::scheduleExamination);
+    connect(m_needleDepth, &QDoubleSpinBox::valueChanged, this, &NewTraceDialog::scheduleExamination);
+    for (QCheckBox* c : {m_chat, m_searchK, m_fidelity}) connect(c, &QCheckBox::toggled, this, &NewTraceDialog::scheduleExamination);
+    connect(m_device, &QComboBox::currentIndexChanged, this, &NewTraceDialog::scheduleExamination);
+
+    updatePromptKind();
+    resize(720, 760);
+    examineNow();
+}
+
+widgets::TraceRunSpec NewTraceDialog::spec() const
+{
+    widgets::TraceRunSpec s;
+    core::TraceRequest& r = s.request;
+    r.modelDir = m_modelDir->text().trimmed().toStdString();
+    r.params.bq = m_bq->value();
+    r.params.bk = m_bk->value();
+    r.params.k = m_k->value();
+    r.params.sinks = m_sinks->value();
+    r.params.window = m_window->value();
+    r.searchK = m_searchK->isChecked();
+    r.kMax = m_kMax->value();
+    r.checkTokens = m_checkTokens->value();
+    r.fidelity = m_fidelity->isChecked();
+    r.device = m_device->currentData().toString().toStdString();
+    if (r.device.empty()) r.device = "cpu";
+    s.prompt.kind = static_cast<PromptSource::Kind>(m_promptKind->currentData().toInt());
+    switch (s.prompt.kind) {
+    case PromptSource::Kind::Text:
+        s.prompt.text = m_promptText->toPlainText().toStdString();
+        r.chat = m_chat->isChecked() && m_chat->isEnabled();
+        break;
+    case PromptSource::Kind::TextFile: s.prompt.path = m_textFile->text().trimmed().toStdString(); break;
+    case PromptSource::Kind::ChainOfThought: s.prompt.path = m_cotFile->text().trimmed().toStdString(); break;
+    case PromptSource::Kind::Needle:
+        s.prompt.needle.targetTokens = m_needleLength->value();
+        s.prompt.needle.depth = m_needleDepth->value();
+        s.prompt.needle.haystack = m_haystack->text().trimmed().toStdString();
+        s.prompt.needle.seed = static_cast<std::uint64_t>(m_needleSeed->value());
+        // The answer is generated by the behaviour check's greedy tokens.
+        s.prompt.needle.tokensToGenerate = r.checkTokens;
+        break;
+    }
+    return s;
+}
+
+void NewTraceDialog::setModelDir(const QString& dir) { m_modelDir->setText(dir); }
+
+void NewTraceDialog::setPromptKind(PromptSource::Kind kind)
+{
+    m_promptKind->setCurrentIndex(m_promptKind->findData(static_cast<int>(kind)));
+}
+
+void NewTraceDialog::setPromptText(const QString& text)
+{
+    setPromptKind(PromptSource::Kind::Text);
+    m_promptText->setPlainText(text);
+}
+
+void NewTraceDialog::setPromptFile(const QString& path)
+{
+    const auto kind = static_cast<PromptSource::Kind>(m_promptKind->currentData().toInt());
+    (kind == PromptSource::Kind::ChainOfThought ? m_cotFile : m_textFile)->setText(path);
+}
+
+QString NewTraceDialog::modelStatus() const { return m_modelStatus->text(); }
+QString NewTraceDialog::estimateStatus() const { return m_estimate->text(); }
+QString NewTraceDialog::promptPreview() const { return m_preview->toPlainText(); }
+bool NewTraceDialog::canStart() const { return m_examined && m_startable && !m_debounce.isActive(); }
+
+void NewTraceDialog::updatePromptKind()
+{
+    const auto kind = static_cast<PromptSource::Kind>(m_promptKind->currentData().toInt());
+    m_promptPages->setCurrentIndex(m_promptKind->currentIndex());
+    // A needle's answer is about ten tokens: check enough of them to see it retrieved.
+    if (kind == PromptSource::Kind::Needle && !m_needleShown) {
+        m_needleShown = true;
+        if (m_checkTokens->value() < 16) m_checkTokens->setValue(16);
+    }
+    scheduleExamination();
+}
+
+void NewTraceDialog::scheduleExamination()
+{
+    m_examined = false;
+    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
+    m_debounce.start();
+}
+
+void NewTraceDialog::examineNow()
+{
+    m_debounce.stop();
+    m_examined = false;
+    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
+    m_estimate->setText(tr("Checking…"));
+    m_runner->examine(spec());
+}
+
+void NewTraceDialog::showExamination(const widgets::TraceExamination& e)
+{
+    if (m_debounce.isActive()) return; // the fields changed since: a newer examination follows
+    if (!m_devicesFilled && !e.devices.empty()) {
+        // CUDA when there is one, else the CPU.
+        m_devicesFilled = true;
+        const QSignalBlocker block(m_device);
+        m_device->clear();
+        for (const widgets::DeviceChoice& d : e.devices)
+            m_device->addItem(QString::fromStdString(d.id + ": " + d.description), QString::fromStdString(d.id));
+        m_device->setCurrentIndex(e.devices.size() > 1 ? 1 : 0);
+        if (e.devices.size() > 1) {
+            examineNow(); // the estimate was for the CPU
+            return;
+        }
+    }
+    m_startable = false;
+    if (e.model) {
+        const QString summary = QString::fromStdString(e.model->describe());
+        m_modelStatus->setText(e.modelError.isEmpty() ? coloured(summary, "#1a7f37")
+                                                      : coloured(summary, "#444") + QStringLiteral("<br>") + coloured(e.modelError, "#b42318"));
+        m_chat->setEnabled(e.model->chatTemplate);
+    } else {
+        m_modelStatus->setText(coloured(e.modelError, "#b42318"));
+    }
+    m_preview->setPlainText(e.promptPreview);
+    if (!e.modelError.isEmpty()) {
+        m_estimate->setText(coloured(tr("No estimate: the model folder cannot be used."), "#b42318"));
+    } else if (!e.estimateError.isEmpty()) {
+        m_estimate->setText(coloured(tr("Cannot run: %1").arg(e.estimateError), "#b42318"));
+    } else if (e.estimate) {
+        const core::TraceEstimate& est = *e.estimate;
+        const QString line = tr("Estimate: %1").arg(QString::fromStdString(est.summary));
+        if (est.fits) {
+            m_estimate->setText(coloured(line, "#1a1a1a"));
+            m_startable = true;
+        } else {
+            m_estimate->setText(coloured(tr("Refused: the run needs about %1 but only %2 is free on %3. Try a shorter prompt, "
+                                            "fewer check tokens, no fidelity pass, or another device.")
+                                             .arg(QString::fromStdString(core::formatBytes(static_cast<double>(est.peakBytes))),
+                                                  QString::fromStdString(core::formatBytes(static_cast<double>(est.availableBytes))),
+                                                  m_device->currentData().toString()),
+                                         "#b42318") +
+                                 QStringLiteral("<br>") + coloured(line, "#444"));
+        }
+    }
+    m_examined = true;
+    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(m_startable);
+    emit examinationShown();
+}
+
+void NewTraceDialog::chooseModelDir()
+{
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Model folder"), m_modelDir->text());
+    if (!dir.isEmpty()) m_modelDir->setText(dir);
+}
+
+void NewTraceDialog::chooseFile(QLineEdit* edit, const QString& title, const QString& filter)
+{
+    const QString path = QFileDialog::getOpenFileName(this, title, edit->text(), filter);
+    if (!path.isEmpty()) edit->setText(path);
+}
+
+} // namespace sparsetrace::explorer

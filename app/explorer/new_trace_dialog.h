@@ -1,0 +1,104 @@
+// File > New Trace: the model folder (checked as it is chosen), the prompt (typed, a text file,
+// the chain of thought of a Thought Anchors JSON, or a generated needle-in-a-haystack prompt),
+// the Stream-Attn parameters, k search, device and fidelity pass, and the engine's time and
+// memory estimate, refreshed off the GUI thread as the fields change.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "sparsetrace/widgets/trace_runner.h"
+
+#include <QDialog>
+#include <QTimer>
+
+class QCheckBox;
+class QComboBox;
+class QDialogButtonBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QSpinBox;
+class QStackedWidget;
+
+namespace sparsetrace::explorer {
+
+class NewTraceDialog : public QDialog {
+    Q_OBJECT
+public:
+    // `runner` examines the fields (model folder, prompt, estimate); it is not started here.
+    explicit NewTraceDialog(widgets::TraceRunner* runner, QWidget* parent = nullptr);
+
+    // The run the fields describe.
+    widgets::TraceRunSpec spec() const;
+
+    // Fields, for the window and tests that fill the dialog programmatically.
+    void setModelDir(const QString& dir);
+    void setPromptKind(core::PromptSource::Kind kind);
+    void setPromptText(const QString& text);
+    void setPromptFile(const QString& path); // the text file or the chain-of-thought JSON
+    QSpinBox* blockQuerySpin() const { return m_bq; }
+    QSpinBox* blockKeySpin() const { return m_bk; }
+    QSpinBox* kSpin() const { return m_k; }
+    QSpinBox* sinksSpin() const { return m_sinks; }
+    QSpinBox* windowSpin() const { return m_window; }
+    QSpinBox* checkTokensSpin() const { return m_checkTokens; }
+    QSpinBox* needleLengthSpin() const { return m_needleLength; }
+    QDoubleSpinBox* needleDepthSpin() const { return m_needleDepth; }
+    QLineEdit* haystackEdit() const { return m_haystack; }
+    QCheckBox* searchKBox() const { return m_searchK; }
+    QCheckBox* fidelityBox() const { return m_fidelity; }
+    QComboBox* deviceCombo() const { return m_device; }
+
+    // What the dialog shows about the folder and the estimate, and whether Start is allowed.
+    QString modelStatus() const;
+    QString estimateStatus() const;
+    QString promptPreview() const;
+    bool canStart() const;
+    // Re-examines now instead of after the typing pause.
+    void examineNow();
+
+signals:
+    // The latest examination has been shown (tests wait on it).
+    void examinationShown();
+
+private:
+    void scheduleExamination();
+    void showExamination(const widgets::TraceExamination& e);
+    void chooseModelDir();
+    void chooseFile(QLineEdit* edit, const QString& title, const QString& filter);
+    void updatePromptKind();
+
+    widgets::TraceRunner* m_runner;
+    QTimer m_debounce;
+    bool m_examined = false;      // an examination of the current fields has arrived
+    bool m_startable = false;
+    bool m_devicesFilled = false;
+    bool m_needleShown = false;
+    QLineEdit* m_modelDir;
+    QLabel* m_modelStatus;
+    QComboBox* m_promptKind;
+    QStackedWidget* m_promptPages;
+    QPlainTextEdit* m_promptText;
+    QCheckBox* m_chat;
+    QLineEdit* m_textFile;
+    QLineEdit* m_cotFile;
+    QSpinBox* m_needleLength;
+    QDoubleSpinBox* m_needleDepth;
+    QLineEdit* m_haystack;
+    QSpinBox* m_needleSeed;
+    QPlainTextEdit* m_preview;
+    QSpinBox* m_bq;
+    QSpinBox* m_bk;
+    QSpinBox* m_k;
+    QSpinBox* m_sinks;
+    QSpinBox* m_window;
+    QCheckBox* m_searchK;
+    QSpinBox* m_kMax;
+    QSpinBox* m_checkTokens;
+    QCheckBox* m_fidelity;
+    QComboBox* m_device;
+    QLabel* m_estimate;
+    QDialogButtonBox* m_buttons;
+};
+
+} // namespace sparsetrace::explorer

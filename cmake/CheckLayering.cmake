@@ -1,0 +1,23 @@
+# Fails when core includes Qt, torch or CUDA headers, gpu includes Qt, or widgets include torch.
+# Run as: cmake -DSOURCE_DIR=<root> -P cmake/CheckLayering.cmake
+set(_failed FALSE)
+function(check_dir dir regex what)
+  file(GLOB_RECURSE files "${SOURCE_DIR}/${dir}/*.h" "${SOURCE_DIR}/${dir}/*.hpp" "${SOURCE_DIR}/${dir}/*.cpp"
+                          "${SOURCE_DIR}/${dir}/*.cu" "${SOURCE_DIR}/${dir}/*.cuh")
+  foreach(f IN LISTS files)
+    file(STRINGS "${f}" lines REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]")
+    foreach(line IN LISTS lines)
+      if(line MATCHES "${regex}")
+        message(SEND_ERROR "layering: ${f} includes ${what}: ${line}")
+        set(_failed TRUE PARENT_SCOPE)
+      endif()
+    endforeach()
+  endforeach()
+endfunction()
+check_dir(core "[<\"](Q[A-Za-z]|qcustomplot|torch/|ATen/|c10/|cuda|cub/|thrust/)" "Qt, torch or CUDA headers")
+check_dir(gpu "[<\"](Q[A-Za-z]|qcustomplot)" "Qt headers")
+check_dir(widgets "[<\"](torch/|ATen/|c10/|cuda)" "torch or CUDA headers")
+if(_failed)
+  message(FATAL_ERROR "layering rule broken (see ARCHITECTURE.md)")
+endif()
+message(STATUS "layering: core, gpu and widgets respect their boundaries")

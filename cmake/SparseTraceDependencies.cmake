@@ -1,0 +1,47 @@
+# Every external dependency is found here, once.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+
+# libtorch: Debian's 1.13 (CPU) or a PyTorch installation's (CUDA), via CMAKE_PREFIX_PATH.
+find_package(Torch REQUIRED)
+# The C++ ABI flag of libtorch (_GLIBCXX_USE_CXX11_ABI) must hold for every target that shares
+# std::string with it, so it applies to the whole project.
+separate_arguments(_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+add_compile_options($<$<COMPILE_LANGUAGE:CXX>:${_torch_flags}>)
+set(SPARSETRACE_TORCH_CUDA OFF)
+if(TORCH_CUDA_LIBRARIES OR CAFFE2_USE_CUDA OR TARGET torch_cuda)
+  set(SPARSETRACE_TORCH_CUDA ON)
+endif()
+
+# CUDA kernels: compiled whenever nvcc exists (CI catches kernel compile errors even with a CPU
+# libtorch); linked into the engine only when libtorch itself has CUDA.
+set(SPARSETRACE_HAVE_CUDA_KERNELS OFF)
+if(NOT SPARSETRACE_CUDA STREQUAL "OFF")
+  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 90)
+    endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(CMAKE_CUDA_STANDARD 17) # CMake 3.25 knows no C++20 flag for nvcc; kernels need no more
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    set(SPARSETRACE_HAVE_CUDA_KERNELS ON)
+  elseif(SPARSETRACE_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "SPARSETRACE_CUDA=ON but no CUDA compiler was found")
+  endif()
+endif()
+
+if(SPARSETRACE_GUI)
+  find_package(Qt6 6.4 REQUIRED COMPONENTS Core Gui Widgets Svg PrintSupport Concurrent Test)
+  find_package(QCustomPlotQt6 REQUIRED)
+  qt_standard_project_setup()
+endif()

@@ -1,0 +1,117 @@
+// Device-side pieces shared by the Stream-Attn kernels: the row geometry (the twin of
+// core::planRow, spec section 2), element loads for f32/bf16, visibility and warp reductions.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "cuda_check.cuh"
+#include "stream_attn.cuh"
+
+#include <cuda_bf16.h>
+
+#include <string>
+
+namespace sparsetrace::gpu::detail {
+
+constexpr int kThreads = 256; // 8 warps per (head, row) block
+constexpr int kWarps = kThreads / 32;
+constexpr int kDimsPerLane = kMaxHeadDim / 32;
+
+// Key-block geometry of one row; see core::RowPlan for the meaning of every field.
+struct RowPlan {
+    std::int64_t firstQuery, lastQuery, queryCount;
+    int visibleFirst, lastBlock, sinkFirst, sinkEnd, windowFirst, windowEnd, rangeFirst, rangeEnd;
+};
+
+__device__ inline RowPlan planRow(const StreamAttnShape& s, std::int64_t row)
+{
+    RowPlan p;
+    p.firstQuery = s.queryOffset + row * s.bq;
+    p.queryCount = min(static_cast<std::int64_t>(s.bq), s.queries - row * s.bq);
+    p.lastQuery = p.firstQuery + p.queryCount - 1;
+    const int sinkBlocks = s.sinks / s.bk;
+    p.visibleFirst =
+        s.slidingWindow > 0 ? static_cast<int>(max(std::int64_t{0}, p.firstQuery - s.slidingWindow + 1) / s.bk) : 0;
+    p.lastBlock = static_cast<int>(p.lastQuery / s.bk);
+    p.sinkFirst = p.visibleFirst;
+    p.sinkEnd = max(p.sinkFirst, min(sinkBlocks, p.lastBlock + 1));
+    const int localFirst = static_cast<int>(max(std::int64_t{0}, p.lastQuery - s.window + 1) / s.bk);
+    p.windowFirst = max(localFirst, p.visibleFirst);
+    p.windowEnd = p.lastBlock + 1;
+    p.rangeFirst = max(sinkBlocks, p.visibleFirst);
+    p.rangeEnd = max(p.rangeFirst, p.windowFirst);
+    return p;
+}
+
+__device__ inline float loadElement(const void* base, ElementType t, std::int64_t i)
+{
+    if (t == ElementType::BF16) return __bfloat162float(static_cast<const __nv_bfloat16*>(base)[i]);
+    return static_cast<const float*>(base)[i];
+}
+
+__device__ inline void storeElement(void* base, ElementType t, std::int64_t i, float x)
+{
+    if (t == ElementType::BF16)
+        static_cast<__nv_bfloat16*>(base)[i] = __float2bfloat16(x);
+    else
+        static_cast<float*>(base)[i] = x;
+}
+
+// The first key position the query at `pos` can see (sliding window), causal end is pos.
+__device__ inline std::int64_t firstVisibleKey(const StreamAttnShape& s, std::int64_t pos)
+{
+    return s.slidingWindow > 0 ? max(std::int64_t{0}, pos - s.slidingWindow + 1) : 0;
+}
+
+__device__ inline float warpSum(float x)
+{
+    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+    return x;
+}
+
+__device__ inline float warpMax(float x)
+{
+    for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+    return x;
+}
+
+// A query held across the lanes of a warp: lane owns dims lane, lane+32, ...
+struct WarpQuery {
+    float q[kDimsPerLane];
+    __device__ void load(const StreamAttnShape& s, int head, std::int64_t i, int lane)
+    {
+        const std::int64_t base = (static_cast<std::int64_t>(head) * s.queries + i) * s.headDim;
+        for (int c = 0; c < kDimsPerLane; ++c) {
+            const int d = lane + 32 * c;
+            q[c] = d < s.headDim ? loadElement(s.q, s.dtype, base + d) : 0.0f;
+        }
+    }
+    // q . k_t for KV head kvh, summed over the warp (every lane gets the result).
+    __device__ float dotKey(const StreamAttnShape& s, int kvh, std::int64_t t, int lane) const
+    {
+        const std::int64_t base = (static_cast<std::int64_t>(kvh) * s.keys + t) * s.headDim;
+        float partial = 0.0f;
+        for (int c = 0; c < kDimsPerLane; ++c) {
+            const int d = lane + 32 * c;
+            if (d < s.headDim) partial += q[c] * loadElement(s.k, s.dtype, base + d);
+        }
+        return warpSum(partial);
+    }
+};
+
+// Lets a kernel use `dynamicBytes` of dynamic shared memory besides its `staticBytes` (opt-in
+// above 48 KiB); throws ArgumentError when the device cannot give that much.
+template <class Kernel>
+void allowSharedMemory(Kernel kernel, std::size_t dynamicBytes, std::size_t staticBytes, const char* what)
+{
+    int device = 0, optin = 0;
+    checkCuda(cudaGetDevice(&device), "cudaGetDevice");
+    checkCuda(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), "cudaDeviceGetAttribute");
+    if (dynamicBytes + staticBytes > static_cast<std::size_t>(optin))
+        throw ArgumentError(std::string(what) + ": needs " + std::to_string(dynamicBytes + staticBytes) +
+                            " bytes of shared memory per row, the device has " + std::to_string(optin));
+    if (dynamicBytes + staticBytes > 48 * 1024)
+        checkCuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(dynamicBytes)),
+                  "cudaFuncSetAttribute");
+}
+
+} // namespace sparsetrace::gpu::detail

@@ -1,0 +1,70 @@
+// The tracer's attention backends: Stream-Attn in every layer, recording each call's kept blocks
+// and masses into per-layer records (prefill rows, then one row per decode step), and the dense
+// baseline with progress and cancellation between layers. Torch header: gpu/src only.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "model/attention_backend.h"
+
+#include "sparsetrace/core/trace.h"
+
+#include <functional>
+#include <stop_token>
+#include <vector>
+
+namespace sparsetrace::gpu {
+
+class StreamAttnRecorder : public AttentionBackend {
+public:
+    StreamAttnRecorder(const core::StreamParams& params, int layers, int heads, bool fidelity, std::stop_token stop,
+                       std::function<void(int layer)> onLayer);
+    torch::Tensor attend(const AttentionCall& call, const torch::Tensor& q, const torch::Tensor& k,
+                         const torch::Tensor& v) override;
+    // The records, [H, rows, K'] per layer; rows() tells how many each holds.
+    std::vector<core::LayerRecord> takeLayers();
+    std::int64_t rows(int layer) const { return m_rows.at(static_cast<std::size_t>(layer)); }
+
+private:
+    core::StreamParams m_params;
+    int m_heads;
+    bool m_fidelity;
+    std::stop_token m_stop;
+    std::function<void(int)> m_onLayer;
+    std::vector<core::LayerRecord> m_layers;
+    std::vector<std::int64_t> m_rows;
+};
+
+// Exact attention with a cancellation check and a progress report per layer.
+class ObservedDenseAttention : public DenseAttention {
+public:
+    ObservedDenseAttention(std::stop_token stop, std::function<void(int layer)> onLayer)
+        : m_stop(std::move(stop)), m_onLayer(std::move(onLayer))
+    {
+    }
+    torch::Tensor attend(const AttentionCall& call, const torch::Tensor& q, const torch::Tensor& k,
+                         const torch::Tensor& v) override;
+
+private:
+    std::stop_token m_stop;
+    std::function<void(int)> m_onLayer;
+};
+
+// Dense attention restricted to the blocks recorded in a trace's layers (an additive mask built
+// from the recorded indices): the independent check that the tracer really applied its masks.
+// Rows are consumed in order (prefill rows, then one per decode step), as the tracer wrote them.
+class RecordedMaskAttention : public AttentionBackend {
+public:
+    RecordedMaskAttention(const core::StreamParams& params, std::vector<core::LayerRecord> layers, int heads,
+                          std::int64_t totalRows);
+    torch::Tensor attend(const AttentionCall& call, const torch::Tensor& q, const torch::Tensor& k,
+                         const torch::Tensor& v) override;
+
+private:
+    core::StreamParams m_params;
+    std::vector<core::LayerRecord> m_layers;
+    int m_heads;
+    std::int64_t m_totalRows;
+    std::vector<std::int64_t> m_rowsUsed;
+};
+
+} // namespace sparsetrace::gpu

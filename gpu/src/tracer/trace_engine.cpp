@@ -1,0 +1,419 @@
+// The tracing engine: prepare tokens, estimate, dense reference, sparse pass with recording,
+// behaviour check, k search, fidelity, and assembly of the trace (spec sections 2-5).
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "sparsetrace/gpu/trace_engine.h"
+
+#include "model/model_access.h"
+#include "tracer/recording_attention.h"
+
+#include "sparsetrace/core/error.h"
+#include "sparsetrace/core/format.h"
+#include "sparsetrace/core/k_search.h"
+#include "sparsetrace/core/mapped_file.h"
+#include "sparsetrace/core/tokenizer.h"
+#include "sparsetrace/core/utf8.h"
+#include "sparsetrace/core/version.h"
+#include "sparsetrace/gpu/device.h"
+#include "sparsetrace/gpu/model_runner.h"
+
+#ifdef SPARSETRACE_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+namespace sparsetrace::gpu {
+
+namespace fs = std::filesystem;
+using core::TraceInfo;
+
+namespace {
+
+// Tokens of the prompt with their text spans, as the trace stores them.
+struct PreparedPrompt {
+    std::string text;
+    std::vector<std::int32_t> ids;
+    std::vector<std::array<std::int32_t, 2>> offsets;
+    std::vector<std::string> strings;
+};
+
+// Appends token `id` decoded on its own to `text` and returns its span in code points. A token
+// holding part of a multi-byte character (byte-level BPE) decodes to U+FFFD.
+std::array<std::int32_t, 2> appendDecodedToken(std::string& text, const core::Tokenizer* tok, std::int32_t id)
+{
+    std::string piece = tok ? tok->decode(std::span<const std::int32_t>(&id, 1)) : std::string();
+    if (!core::isValidUtf8(piece)) piece = "\xEF\xBF\xBD";
+    const auto start = static_cast<std::int32_t>(core::codePointCount(text));
+    text += piece;
+    return {start, static_cast<std::int32_t>(core::codePointCount(text))};
+}
+
+std::string nowIso8601()
+{
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string folderName(const std::string& dir)
+{
+    fs::path p = fs::path(dir).lexically_normal();
+    if (p.filename().empty()) p = p.parent_path();
+    return p.filename().string();
+}
+
+std::int64_t hostAvailableBytes()
+{
+    std::ifstream in("/proc/meminfo");
+    std::string key;
+    std::int64_t value = 0;
+    std::string unit;
+    while (in >> key >> value >> unit)
+        if (key == "MemAvailable:") return value * 1024;
+    return 0;
+}
+
+bool isOutOfMemory(const std::exception& e)
+{
+    const std::string what = e.what();
+    return what.find("out of memory") != std::string::npos || what.find("CUDA out of memory") != std::string::npos;
+}
+
+void releaseDeviceCache()
+{
+#ifdef SPARSETRACE_WITH_CUDA
+    if (torch::cuda::is_available()) c10::cuda::CUDACachingAllocator::emptyCache();
+#endif
+}
+
+std::vector<float> rowOf(const torch::Tensor& logits, std::int64_t r)
+{
+    torch::Tensor row = logits[r].to(torch::kCPU, torch::kFloat32).contiguous();
+    return std::vector<float>(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
+}
+
+// The outcome of one sparse pass.
+struct SparseRun {
+    std::vector<core::LayerRecord> layers;
+    std::vector<float> firstLogits;   // [V] of the first generated position (checkTokens > 0)
+    std::vector<std::int32_t> tokens; // greedy tokens under the sparse rule
+};
+
+} // namespace
+
+struct TraceEngine::Impl {
+    std::optional<ModelRunner> runner;
+    std::string runnerKey;
+    std::optional<core::Tokenizer> tokenizer;
+    std::string tokenizerDir;
+
+    ModelRunner& model(const TraceRequest& r)
+    {
+        const std::string key = r.modelDir + "|" + r.device + "|" + r.dtype + "|" +
+                                (r.randomWeightsSeed ? std::to_string(*r.randomWeightsSeed) : "weights");
+        if (!runner || runnerKey != key) {
+            runner.reset();
+            releaseDeviceCache();
+            ModelLoadOptions o;
+            o.device = r.device;
+            o.dtype = r.dtype;
+            o.randomSeed = r.randomWeightsSeed;
+            runner.emplace(ModelRunner::load(r.modelDir, o));
+            runnerKey = key;
+        }
+        return *runner;
+    }
+
+    const core::Tokenizer* tokenizerFor(const std::string& dir)
+    {
+        if (tokenizerDir != dir) {
+            tokenizer.reset();
+            tokenizerDir = dir;
+            if (fs::exists(fs::path(dir) / "tokenizer.json")) tokenizer.emplace(core::Tokenizer::fromModelDir(dir));
+        }
+        return tokenizer ? &*tokenizer : nullptr;
+    }
+
+    TraceEstimate estimateFor(const TraceRequest& r, const core::ModelConfig& config, const PreparedPrompt& prompt) const;
+
+    PreparedPrompt prepare(const TraceRequest& r)
+    {
+        PreparedPrompt p;
+        const core::Tokenizer* tok = tokenizerFor(r.modelDir);
+        if (r.prompt && !r.prompt->empty()) {
+            if (!tok)
+                throw ModelError(r.modelDir + ": tokenizer.json is missing (needed to tokenize the prompt; pass token ids instead)");
+            core::Encoding e = r.chat ? tok->encodeChat(*r.prompt) : tok->encode(*r.prompt);
+            p.text = r.chat ? tok->formatChat(*r.prompt) : *r.prompt;
+            p.ids = e.ids;
+            for (const auto& [a, b] : e.offsets)
+                p.offsets.push_back({static_cast<std::int32_t>(a), static_cast<std::int32_t>(b)});
+        } else {
+            if (r.tokenIds.empty()) throw ArgumentError("the prompt is empty: give a prompt text or token ids");
+            p.ids = r.tokenIds;
+            // Without the original text, the text is the ids decoded one by one, so that every
+            // token has its own span.
+            for (std::int32_t id : p.ids) p.offsets.push_back(appendDecodedToken(p.text, tok, id));
+        }
+        if (p.ids.empty()) throw ArgumentError("the prompt is empty after tokenization");
+        for (std::int32_t id : p.ids) p.strings.emplace_back(tok ? std::string(tok->idToToken(id)) : std::string());
+        return p;
+    }
+};
+
+TraceEngine::TraceEngine() : m_impl(std::make_unique<Impl>()) {}
+TraceEngine::~TraceEngine() = default;
+
+void TraceEngine::unload()
+{
+    m_impl->runner.reset();
+    m_impl->runnerKey.clear();
+    releaseDeviceCache();
+}
+
+TraceEstimate TraceEngine::estimate(const TraceRequest& r)
+{
+    r.params.validate();
+    return m_impl->estimateFor(r, core::ModelConfig::load(r.modelDir), m_impl->prepare(r));
+}
+
+TraceEstimate TraceEngine::Impl::estimateFor(const TraceRequest& r, const core::ModelConfig& config,
+                                             const PreparedPrompt& prompt) const
+{
+    const std::int64_t T = static_cast<std::int64_t>(prompt.ids.size());
+    const int n = std::max(0, r.checkTokens);
+    if (!r.allowBeyondContext && config.maxPositions > 0 && T + n > config.maxPositions)
+        throw ArgumentError("the prompt has " + std::to_string(T) + " tokens (+" + std::to_string(n) +
+                            " to check) but the model's max_position_embeddings is " + std::to_string(config.maxPositions) +
+                            " (allow it explicitly to go beyond)");
+    for (std::int32_t id : prompt.ids)
+        if (id < 0 || id >= config.vocab)
+            throw ArgumentError("token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(config.vocab));
+
+    const bool cuda = r.device.rfind("cuda", 0) == 0;
+    const double dtypeBytes = (r.dtype == "f32" || (r.dtype.empty() && !cuda)) ? 4.0 : 2.0;
+    const double L = config.layers, H = config.heads, Hkv = config.kvHeads, D = config.headDim;
+    const double params = static_cast<double>(config.parameterCount());
+    const double rows = std::ceil(static_cast<double>(T) / r.params.bq) + n;
+    const double kp = r.params.kPrime();
+    const double weights = params * dtypeBytes;
+    const double kv = 2.0 * L * Hkv * D * static_cast<double>(T + n) * dtypeBytes * 1.5; // cache grows by doubling
+    const double chunk = std::min<double>(static_cast<double>(T), 4096.0);
+    const double activations = chunk * (4.0 * config.hidden + 3.0 * config.intermediate) * 4.0 +
+                               static_cast<double>(T) * (2.0 * config.hidden + 4.0 * H * D) * dtypeBytes;
+    const double records = L * H * rows * kp * 8.0 * (r.fidelity ? 1.6 : 1.0);
+    TraceEstimate e;
+    e.promptTokens = T;
+    e.peakBytes = static_cast<std::int64_t>(weights + kv + activations + (cuda ? 0.0 : records));
+    // Work: the matrix products of the model, plus attention over the kept keys (sparse) or all
+    // keys (dense reference, fidelity), plus the mask search.
+    const double keptKeys = kp * r.params.bk;
+    const double sparseAttn = 4.0 * L * H * D * static_cast<double>(T) * keptKeys;
+    const double search = 2.0 * L * H * D * rows * 2.0 * r.params.k * r.params.bq * r.params.bk *
+                          std::max(1.0, std::log2(std::max(1.0, static_cast<double>(T) / r.params.bk / r.params.k)));
+    const double denseAttn = 2.0 * L * H * D * static_cast<double>(T) * static_cast<double>(T);
+    const double modelFlops = 2.0 * params * static_cast<double>(T);
+    const double passes = r.searchK ? core::maxKSearchProbes(std::max(1, r.kMax > 0 ? r.kMax : core::maxSearchableK(T, r.params))) : 1.0;
+    double flops = passes * (modelFlops + sparseAttn + search) + (n > 0 ? modelFlops + denseAttn : 0.0) +
+                   (r.fidelity ? denseAttn : 0.0);
+    const double rate = cuda ? 2.0e14 : 2.0e10; // sustained FLOP/s seen for bf16 on an H100 / fp32 on 2 CPU cores
+    e.seconds = flops / rate;
+    if (cuda) {
+        for (const DeviceInfo& d : availableDevices())
+            if (d.id == (r.device == "cuda" ? "cuda:0" : r.device)) e.availableBytes = d.freeBytes;
+        if (e.availableBytes == 0 && !cudaAvailable())
+            throw ArgumentError("no CUDA device is available (use --device cpu)");
+    } else {
+        e.availableBytes = hostAvailableBytes();
+    }
+    // A resident model of the same request already holds its weights.
+    const double resident = (runner && runner->info().modelDir == r.modelDir) ? weights : 0.0;
+    e.fits = e.availableBytes == 0 || e.peakBytes - resident <= 0.95 * static_cast<double>(e.availableBytes);
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%lld tokens: about %.1f s and %s of memory; %s free on %s",
+                  static_cast<long long>(T), e.seconds, core::formatBytes(static_cast<double>(e.peakBytes)).c_str(),
+                  e.availableBytes ? core::formatBytes(static_cast<double>(e.availableBytes)).c_str() : "unknown", r.device.c_str());
+    e.summary = buf;
+    return e;
+}
+
+std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, const core::ProgressFn& progress,
+                                                     std::stop_token stop,
+                                                     const std::function<void(const ProbeReport&)>& onProbe)
+{
+    r.params.validate();
+    // The prompt is tokenized once: the estimate and the run share it.
+    const PreparedPrompt prompt = m_impl->prepare(r);
+    const TraceEstimate estimateNow = m_impl->estimateFor(r, core::ModelConfig::load(r.modelDir), prompt);
+    if (!estimateNow.fits)
+        throw ArgumentError("refused: the run would not fit in memory (" + estimateNow.summary + ")");
+    if (r.searchK && r.checkTokens < 1) throw ArgumentError("the k search needs at least one check token");
+    core::throwIfStopped(stop);
+    auto report = [&](int step, int total, const std::string& stage) {
+        if (progress) progress({step, total, stage});
+    };
+    report(0, 1, "loading the model");
+    const std::int64_t T = static_cast<std::int64_t>(prompt.ids.size());
+    const int n = std::max(0, r.checkTokens);
+
+    // Loading is inside the try: the weights can run out of device memory too, and that must
+    // come out as the same BackendError as an out-of-memory mid-run (not as a torch exception).
+    try {
+        ModelRunner& runner = m_impl->model(r);
+        Transformer& model = transformerOf(runner);
+        const core::ModelConfig& config = model.config();
+        const int L = config.layers, H = config.heads;
+        const torch::Device device = model.options().device;
+        torch::NoGradGuard noGrad;
+        std::vector<std::int64_t> ids64(prompt.ids.begin(), prompt.ids.end());
+        torch::Tensor ids = torch::tensor(ids64, torch::kInt64).to(device);
+        auto single = [&](std::int64_t token) { return torch::tensor(std::vector<std::int64_t>{token}, torch::kInt64).to(device); };
+        const std::vector<std::int64_t> lastRow = {T - 1};
+
+        // Dense reference: the model's own greedy continuation and first distribution.
+        std::vector<float> denseFirst;
+        std::vector<std::int32_t> denseTokens;
+        if (n > 0) {
+            ObservedDenseAttention dense(stop, [&](int l) { report(l + 1, L, "dense reference"); });
+            KvCache cache;
+            torch::Tensor logits = model.forward(ids, lastRow, dense, &cache);
+            denseFirst = rowOf(logits, 0);
+            std::int32_t tok = core::argmaxLogit(denseFirst);
+            denseTokens.push_back(tok);
+            for (int i = 1; i < n; ++i) {
+                logits = model.forward(single(tok), {0}, dense, &cache);
+                tok = core::argmaxLogit(rowOf(logits, 0));
+                denseTokens.push_back(tok);
+            }
+        }
+
+        auto runSparse = [&](const core::StreamParams& params, bool fidelity, const std::string& stage) {
+            StreamAttnRecorder recorder(params, L, H, fidelity, stop, [&](int l) { report(l + 1, L, stage); });
+            KvCache cache;
+            SparseRun run;
+            torch::Tensor logits = model.forward(ids, n > 0 ? lastRow : std::vector<std::int64_t>{}, recorder, &cache);
+            if (n > 0) {
+                run.firstLogits = rowOf(logits, 0);
+                std::int32_t tok = core::argmaxLogit(run.firstLogits);
+                run.tokens.push_back(tok);
+                // Every generated token is fed once more so that its own attention row is
+                // recorded (spec section 3); the last feed needs no logits.
+                for (int i = 1; i <= n; ++i) {
+                    const bool needLogits = i < n;
+                    logits = model.forward(single(tok), needLogits ? std::vector<std::int64_t>{0} : std::vector<std::int64_t>{},
+                                           recorder, &cache);
+                    if (needLogits) {
+                        tok = core::argmaxLogit(rowOf(logits, 0));
+                        run.tokens.push_back(tok);
+                    }
+                }
+            }
+            run.layers = recorder.takeLayers();
+            return run;
+        };
+
+        // The trace's metadata, shared by probes and the final trace.
+        const core::Tokenizer* tok = m_impl->tokenizerFor(r.modelDir);
+        auto assemble = [&](const core::StreamParams& params, SparseRun run) {
+            TraceInfo info;
+            info.provenance.toolVersion = kVersion;
+            info.provenance.created = nowIso8601();
+            info.provenance.modelName = folderName(r.modelDir);
+            info.provenance.architecture = core::architectureName(config.architecture);
+            info.provenance.configSha256 = core::sha256FileHex((fs::path(r.modelDir) / "config.json").string());
+            if (fs::exists(fs::path(r.modelDir) / "tokenizer.json"))
+                info.provenance.tokenizerSha256 = core::sha256FileHex((fs::path(r.modelDir) / "tokenizer.json").string());
+            info.provenance.dtype = runner.info().dtype + (runner.info().randomWeights ? " (random weights, seed " +
+                                                                                            std::to_string(*r.randomWeightsSeed) + ")"
+                                                                                      : "");
+            info.provenance.device = runner.info().device;
+            for (const DeviceInfo& d : availableDevices())
+                if (d.id == runner.info().device) info.provenance.device += " (" + d.description + ")";
+            info.model.architecture = info.provenance.architecture;
+            info.model.layers = L;
+            info.model.heads = H;
+            info.model.kvHeads = config.kvHeads;
+            info.model.headDim = config.headDim;
+            if (config.hasSlidingLayers())
+                for (int l = 0; l < L; ++l)
+                    info.model.slidingWindow.push_back(config.layerIsSliding[static_cast<std::size_t>(l)] ? config.slidingWindow : 0);
+            info.params = params;
+            info.promptTokens = T;
+            info.generatedTokens = n;
+            info.text = prompt.text;
+            info.tokens.ids = prompt.ids;
+            info.tokens.offsets = prompt.offsets;
+            info.tokens.strings = prompt.strings;
+            // Generated tokens (the sparse run's) follow the prompt in the text.
+            for (std::int32_t id : run.tokens) {
+                info.tokens.ids.push_back(id);
+                info.tokens.offsets.push_back(appendDecodedToken(info.text, tok, id));
+                info.tokens.strings.emplace_back(tok ? std::string(tok->idToToken(id)) : std::string());
+            }
+            if (n > 0) {
+                core::BehaviourCheck b;
+                b.checkTokens = n;
+                b.denseTokens = denseTokens;
+                b.sparseTokens = run.tokens;
+                b.klFirst = core::klDivergenceFromLogits(denseFirst, run.firstLogits);
+                b.top1Match = !run.tokens.empty() && !denseTokens.empty() && run.tokens[0] == denseTokens[0];
+                b.preserved = run.tokens == denseTokens;
+                info.behaviour = b;
+            }
+            info.annotations = r.annotations.is_object() ? r.annotations : nlohmann::json::object();
+            auto trace = std::make_shared<core::OwnedTrace>(std::move(info), std::move(run.layers));
+            core::storeHeadStats(*trace);
+            return trace;
+        };
+
+        std::shared_ptr<core::OwnedTrace> result;
+        if (!r.searchK) {
+            result = assemble(r.params, runSparse(r.params, r.fidelity, "sparse pass"));
+        } else {
+            const int kMax = r.kMax > 0 ? r.kMax : core::maxSearchableK(T, r.params);
+            std::shared_ptr<core::OwnedTrace> best;
+            std::shared_ptr<core::OwnedTrace> atKMax;
+            core::KSearchOutcome outcome = core::searchSmallestK(kMax, [&](int k) {
+                core::StreamParams p = r.params;
+                p.k = k;
+                auto probeTrace = assemble(p, runSparse(p, false, "k search: K=" + std::to_string(k)));
+                const bool preserved = probeTrace->info().behaviour->preserved;
+                const double sparsity = core::traceSparsity(*probeTrace).sparsity();
+                if (onProbe) onProbe({k, preserved, sparsity});
+                if (k == kMax) atKMax = probeTrace;
+                if (preserved && (!best || k < best->info().params.k)) best = probeTrace;
+                return core::KProbe{k, preserved, sparsity};
+            });
+            result = best ? best : atKMax;
+            if (r.fidelity) {
+                core::StreamParams p = result->info().params;
+                result = assemble(p, runSparse(p, true, "fidelity pass at K=" + std::to_string(p.k)));
+            }
+            result->mutableInfo().kSearch = outcome.probes;
+        }
+        report(1, 1, "done");
+        return result;
+    } catch (const Cancelled&) {
+        releaseDeviceCache();
+        throw;
+    } catch (const Error&) {
+        releaseDeviceCache();
+        throw;
+    } catch (const std::exception& e) {
+        releaseDeviceCache();
+        if (isOutOfMemory(e))
+            throw BackendError("out of memory on " + r.device + " while tracing " + std::to_string(T) + " tokens (" +
+                               estimateNow.summary + "); try a shorter prompt, fewer check tokens, or another device");
+        throw BackendError(std::string("the engine failed: ") + e.what());
+    }
+}
+
+} // namespace sparsetrace::gpu

@@ -1,0 +1,114 @@
+// The explorer window: loading in a worker, a broken file shows one clear message and leaves
+// the previous trace open, keys on the map scrub heads, recent files are remembered.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "main_window.h"
+
+#include "shared_assets.h"
+
+#include "sparsetrace/widgets/attention_map_widget.h"
+#include "sparsetrace/widgets/layer_head_selection.h"
+
+#include <QApplication>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QtTest>
+
+using namespace sparsetrace;
+
+namespace {
+QString fixture(const char* name) { return QString::fromStdString((test::fixturesDir() / "traces" / name).string()); }
+} // namespace
+
+class TestExplorerWindow : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QApplication::setOrganizationName("SparseTraceTest");
+        QApplication::setApplicationName("tst_explorer_window");
+    }
+
+    void brokenFileKeepsPreviousTrace_data()
+    {
+        QTest::addColumn<QString>("broken");
+        QTest::newRow("truncated") << "truncated.sptrace";
+        QTest::newRow("bad header") << "bad-header.sptrace";
+        QTest::newRow("wrong dtype") << "wrong-dtype.sptrace";
+        QTest::newRow("foreign safetensors") << "foreign.safetensors";
+        QTest::newRow("missing") << "does-not-exist.sptrace";
+    }
+    void brokenFileKeepsPreviousTrace()
+    {
+        QFETCH(QString, broken);
+        explorer::MainWindow w;
+        w.show();
+        QSignalSpy loaded(&w, &explorer::MainWindow::traceLoaded);
+        QSignalSpy shown(&w, &explorer::MainWindow::snapshotShown);
+        w.openFile(fixture("sample-small.sptrace"));
+        QVERIFY(loaded.wait(10000));
+        QVERIFY(shown.count() > 0 || shown.wait(10000));
+        const auto before = w.trace();
+        QVERIFY(before);
+        QVERIFY(w.map()->snapshot());
+
+        QSignalSpy failed(&w, &explorer::MainWindow::loadFailed);
+        QElapsedTimer timer;
+        timer.start();
+        w.openFile(fixture(broken.toUtf8().constData()));
+        QTRY_VERIFY_WITH_TIMEOUT(failed.count() > 0, 30000);
+        qInfo("failed after %lld ms", timer.elapsed());
+        QCOMPARE(w.trace(), before);                     // the previous trace stays open
+        QVERIFY(w.tracePath().endsWith("sample-small.sptrace"));
+        QVERIFY(w.map()->snapshot());
+        QVERIFY(w.errorBox());
+        QTRY_VERIFY(w.errorBox()->isVisible());
+        const QString message = w.errorBox()->text();
+        QVERIFY2(message.contains(broken), qPrintable(message)); // names the file
+        QVERIFY2(!message.contains('\n'), qPrintable(message));  // one line
+        QCOMPARE(failed.count(), 1);
+    }
+
+    void keysOnTheMapScrubHeads()
+    {
+        explorer::MainWindow w;
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QSignalSpy loaded(&w, &explorer::MainWindow::traceLoaded);
+        QSignalSpy shown(&w, &explorer::MainWindow::snapshotShown);
+        w.openFile(fixture("sample-small.sptrace"));
+        QVERIFY(loaded.wait(10000));
+        QTRY_VERIFY(shown.count() > 0);
+        const int heads = w.trace()->heads();
+        QVERIFY(heads >= 2);
+        w.map()->setFocus();
+        shown.clear();
+        QTest::keyClick(w.map(), Qt::Key_Right);
+        QTRY_VERIFY(shown.count() > 0);
+        QCOMPARE(shown.last().at(1).toInt(), 1);
+        QCOMPARE(w.map()->snapshot()->head, 1);
+        QTest::keyClick(w.map(), Qt::Key_End);
+        QTRY_COMPARE(w.map()->snapshot()->head, heads - 1);
+        QVERIFY(w.recentFiles().first().endsWith("sample-small.sptrace"));
+    }
+
+    void comparisonOfTheSameTrace()
+    {
+        explorer::MainWindow w;
+        w.show();
+        QSignalSpy loaded(&w, &explorer::MainWindow::traceLoaded);
+        w.openFile(fixture("sample-small.sptrace"));
+        QVERIFY(loaded.wait(10000));
+        w.openCompare(fixture("sample-small.sptrace"));
+        QTRY_VERIFY(w.compareMap()->isVisible());
+        QTRY_VERIFY(w.compareMap()->snapshot() != nullptr);
+        QCOMPARE(w.compareMap()->view(), w.map()->view());
+        w.map()->zoomBy(2.0);
+        QCOMPARE(w.compareMap()->view(), w.map()->view()); // views stay linked
+        w.closeCompare();
+        QVERIFY(!w.compareMap()->isVisible());
+    }
+};
+
+QTEST_MAIN(TestExplorerWindow)
+#include "tst_explorer_window.moc"

@@ -1,0 +1,132 @@
+// The layer x head overview: statistics definitions on a hand-made trace, the table model
+// under QAbstractItemModelTester, clicking a cell selects the head.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "planted_trace.h"
+
+#include "sparsetrace/widgets/head_overview_widget.h"
+#include "sparsetrace/widgets/head_stat_model.h"
+#include "sparsetrace/widgets/head_stats.h"
+#include "sparsetrace/widgets/layer_head_selection.h"
+
+#include <QAbstractItemModelTester>
+#include <QSignalSpy>
+#include <QTableView>
+#include "sparsetrace/core/error.h"
+
+#include <QtTest>
+
+#include <cmath>
+
+using namespace sparsetrace;
+using namespace sparsetrace::widgets;
+
+namespace {
+// One layer, one head, T = 8, bq = bk = 4: row 0 keeps block 0 with mass 1; row 1 keeps
+// blocks 0 and 1 with 0.5 each.
+std::shared_ptr<core::OwnedTrace> tinyTrace()
+{
+    core::SyntheticTraceSpec spec;
+    spec.layers = 1;
+    spec.heads = 1;
+    spec.promptTokens = 8;
+    spec.params.bq = spec.params.bk = 4;
+    spec.params.k = 1;
+    spec.params.sinks = 4;
+    spec.params.window = 4;
+    auto t = core::makeSyntheticTrace(spec);
+    auto& rec = t->mutableLayers()[0];
+    const int KP = t->info().kPrime();
+    std::fill(rec.index.begin(), rec.index.end(), -1);
+    std::fill(rec.mass.begin(), rec.mass.end(), 0.0f);
+    rec.index[0] = 0;
+    rec.mass[0] = 1.0f;
+    rec.index[KP] = 0;
+    rec.index[KP + 1] = 1;
+    rec.mass[KP] = rec.mass[KP + 1] = 0.5f;
+    return t;
+}
+} // namespace
+
+class TestHeadStats : public QObject {
+    Q_OBJECT
+private slots:
+    void definitions()
+    {
+        auto t = tinyTrace();
+        QVERIFY(availableStatistics(*t).contains("sparsity"));
+        QVERIFY(availableStatistics(*t).contains("entropy"));
+        QVERIFY(!availableStatistics(*t).contains("captured_mass"));
+        // Entropy: mean of 0 and ln 2.
+        QVERIFY(std::abs(headStatistic(*t, "entropy")[0] - std::log(2.0) / 2) < 1e-6);
+        // Column scores 1.5 and 0.5: deviations +-0.5, m4 / m2^2 - 3 = -2.
+        QVERIFY(std::abs(headStatistic(*t, "kurtosis")[0] + 2.0) < 1e-6);
+        QVERIFY(!statisticNeedsComputing(*t, "sparsity"));
+        QCOMPARE(headStatistic(*t, "sparsity"), t->info().headStats.at("sparsity"));
+        QVERIFY_THROWS_EXCEPTION(sparsetrace::ArgumentError, headStatistic(*t, "nonsense"));
+        std::atomic<bool> stop{true};
+        QVERIFY(headStatistic(*t, "entropy", &stop).empty());
+    }
+
+    void capturedMassWhenPresent()
+    {
+        auto t = test::makePlantedTrace(4096, true);
+        QVERIFY(availableStatistics(*t).contains("captured_mass"));
+        const auto v = headStatistic(*t, "captured_mass");
+        QCOMPARE(v.size(), std::size_t(6));
+        for (float x : v) QVERIFY(x >= 0.8f && x <= 1.0f);
+    }
+
+    void modelUnderTester()
+    {
+        HeadStatModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QCOMPARE(model.rowCount(), 0);
+        model.setStatistic("sparsity", 3, 4, {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f, NAN, 0.0f});
+        QCOMPARE(model.rowCount(), 3);
+        QCOMPARE(model.columnCount(), 4);
+        QCOMPARE(model.data(model.index(1, 2)).toString(), QString("0.7"));
+        QCOMPARE(model.data(model.index(0, 0)).toString(), QString("0.1"));
+        QCOMPARE(model.data(model.index(2, 2)).toString(), QString("–"));
+        QVERIFY(std::isnan(model.data(model.index(2, 2), Qt::UserRole).toDouble()));
+        QCOMPARE(model.headerData(3, Qt::Horizontal).toString(), QString("H3"));
+        QCOMPARE(model.headerData(2, Qt::Vertical).toString(), QString("L2"));
+        const QColor top = model.data(model.index(2, 1), Qt::BackgroundRole).value<QBrush>().color();
+        QCOMPARE(top.rgb(), Colormap::get(ColormapId::Viridis).map(1.0));
+        model.setColormap(ColormapId::Magma);
+        QCOMPARE(model.data(model.index(2, 1), Qt::BackgroundRole).value<QBrush>().color().rgb(), Colormap::get(ColormapId::Magma).map(1.0));
+        model.setStatistic("bad", 2, 2, {1.0f}); // wrong size: empty model, not a crash
+        QCOMPARE(model.rowCount(), 0);
+        model.clear();
+        QCOMPARE(model.columnCount(), 0);
+    }
+
+    void overviewClickSelectsAndComputesOnDemand()
+    {
+        auto t = test::makePlantedTrace();
+        LayerHeadSelection sel;
+        sel.setShape(t->layers(), t->heads());
+        HeadOverviewWidget overview;
+        overview.setSelection(&sel);
+        QAbstractItemModelTester tester(overview.model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        overview.resize(400, 300);
+        overview.show();
+        overview.setTrace(t);
+        QCOMPARE(overview.statistic(), QString("sparsity"));
+        QCOMPARE(overview.model()->rowCount(), 2);
+        QSignalSpy ready(&overview, &HeadOverviewWidget::statisticReady);
+        overview.showStatistic("entropy");
+        QVERIFY(ready.wait(10000));
+        QCOMPARE(ready.last().at(0).toString(), QString("entropy"));
+        QVERIFY(overview.model()->value(1, 2) > 0.0);
+        QTableView* view = overview.view();
+        const QRect cell = view->visualRect(overview.model()->index(1, 2));
+        QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, cell.center());
+        QCOMPARE(sel.layer(), 1);
+        QCOMPARE(sel.head(), 2);
+        sel.select(0, 1);
+        QCOMPARE(view->currentIndex(), overview.model()->index(0, 1));
+    }
+};
+
+QTEST_MAIN(TestHeadStats)
+#include "tst_head_stats.moc"

@@ -1,0 +1,53 @@
+// The layer x head overview: one statistic per head as a coloured grid; clicking a cell selects
+// that head. Statistics not stored in the trace are computed in a worker thread when chosen.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "sparsetrace/widgets/async_jobs.h"
+#include "sparsetrace/widgets/head_stat_model.h"
+
+#include <QPointer>
+#include <QWidget>
+
+#include <atomic>
+#include <memory>
+
+class QComboBox;
+class QLabel;
+class QTableView;
+
+namespace sparsetrace::widgets {
+
+class LayerHeadSelection;
+
+class HeadOverviewWidget : public QWidget {
+    Q_OBJECT
+public:
+    explicit HeadOverviewWidget(QWidget* parent = nullptr);
+    ~HeadOverviewWidget() override;
+    void setSelection(LayerHeadSelection* selection);
+    HeadStatModel* model() const { return m_model; }
+    QTableView* view() const { return m_view; }
+    QString statistic() const;
+
+public slots:
+    void setTrace(sparsetrace::widgets::TracePtr trace);
+    void showStatistic(const QString& name);
+    void setColormap(sparsetrace::widgets::ColormapId map);
+
+signals:
+    void statisticReady(const QString& name);
+
+private:
+    void syncCurrent();
+    TracePtr m_trace;
+    HeadStatModel* m_model;
+    QComboBox* m_stat;
+    QTableView* m_view;
+    QLabel* m_status;
+    QPointer<LayerHeadSelection> m_selection;
+    std::uint64_t m_job = 0;
+    std::shared_ptr<std::atomic<bool>> m_stop;
+};
+
+} // namespace sparsetrace::widgets

@@ -1,0 +1,125 @@
+// Layer x head overview (see head_overview_widget.h).
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "sparsetrace/widgets/head_overview_widget.h"
+
+#include "sparsetrace/widgets/head_stats.h"
+#include "sparsetrace/widgets/layer_head_selection.h"
+
+#include <QComboBox>
+#include <QHeaderView>
+#include <QLabel>
+#include <QTableView>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace sparsetrace::widgets {
+
+HeadOverviewWidget::HeadOverviewWidget(QWidget* parent) : QWidget(parent), m_model(new HeadStatModel(this))
+{
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    m_stat = new QComboBox(this);
+    m_stat->setToolTip(tr("Per-head statistic shown in the grid"));
+    m_view = new QTableView(this);
+    m_view->setModel(m_model);
+    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_view->horizontalHeader()->setDefaultSectionSize(42);
+    m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_view->verticalHeader()->setDefaultSectionSize(20);
+    QFont small = m_view->font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    m_view->setFont(small);
+    m_status = new QLabel(this);
+    m_status->setWordWrap(true);
+    layout->addWidget(m_stat);
+    layout->addWidget(m_view, 1);
+    layout->addWidget(m_status);
+    connect(m_stat, &QComboBox::currentTextChanged, this, &HeadOverviewWidget::showStatistic);
+    connect(m_view, &QTableView::clicked, this, [this](const QModelIndex& index) {
+        if (m_selection && index.isValid()) m_selection->select(index.row(), index.column());
+    });
+}
+
+HeadOverviewWidget::~HeadOverviewWidget()
+{
+    if (m_stop) m_stop->store(true);
+}
+
+void HeadOverviewWidget::setSelection(LayerHeadSelection* selection)
+{
+    m_selection = selection;
+    connect(selection, &LayerHeadSelection::changed, this, [this](int, int) { syncCurrent(); });
+}
+
+QString HeadOverviewWidget::statistic() const { return m_stat->currentText(); }
+
+void HeadOverviewWidget::setColormap(ColormapId map) { m_model->setColormap(map); }
+
+void HeadOverviewWidget::setTrace(TracePtr trace)
+{
+    m_trace = std::move(trace);
+    const QString previous = m_stat->currentText();
+    QSignalBlocker block(m_stat);
+    m_stat->clear();
+    if (!m_trace) {
+        m_model->clear();
+        return;
+    }
+    const QStringList names = availableStatistics(*m_trace);
+    m_stat->addItems(names);
+    const QString pick = names.contains(previous) ? previous : names.value(0);
+    m_stat->setCurrentText(pick);
+    showStatistic(pick);
+}
+
+void HeadOverviewWidget::showStatistic(const QString& name)
+{
+    if (!m_trace || name.isEmpty()) return;
+    if (m_stop) m_stop->store(true); // the previous computation is no longer wanted
+    const std::uint64_t job = ++m_job;
+    const int L = m_trace->layers(), H = m_trace->heads();
+    if (!statisticNeedsComputing(*m_trace, name)) {
+        m_model->setStatistic(name, L, H, headStatistic(*m_trace, name));
+        m_status->clear();
+        syncCurrent();
+        emit statisticReady(name);
+        return;
+    }
+    m_status->setText(tr("Computing %1 over %2 layers…").arg(name).arg(L));
+    m_stop = std::make_shared<std::atomic<bool>>(false);
+    struct Result {
+        std::vector<float> values;
+        QString error;
+    };
+    QtConcurrent::run([trace = m_trace, name, stop = m_stop]() -> Result {
+        try {
+            return {headStatistic(*trace, name, stop.get()), {}};
+        } catch (const std::exception& e) {
+            return {{}, QString::fromStdString(e.what())};
+        }
+    }).then(this, [this, job, name, L, H](Result r) {
+        if (job != m_job) return;
+        if (!r.error.isEmpty()) {
+            m_status->setText(r.error);
+            return;
+        }
+        m_status->clear();
+        m_model->setStatistic(name, L, H, std::move(r.values));
+        syncCurrent();
+        emit statisticReady(name);
+    });
+}
+
+void HeadOverviewWidget::syncCurrent()
+{
+    if (!m_selection) return;
+    const QModelIndex index = m_model->index(m_selection->layer(), m_selection->head());
+    if (index.isValid() && m_view->currentIndex() != index) {
+        m_view->setCurrentIndex(index);
+        m_view->scrollTo(index);
+    }
+}
+
+} // namespace sparsetrace::widgets

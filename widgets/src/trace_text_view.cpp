@@ -1,0 +1,224 @@
+// Token text view (see trace_text_view.h).
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "sparsetrace/widgets/trace_text_view.h"
+
+#include "sparsetrace/widgets/token_text.h"
+
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTextBlock>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace sparsetrace::widgets {
+
+namespace {
+// The text shown for a token: whitespace-only tokens made visible (a newline keeps its break).
+QString displayToken(const std::string& token)
+{
+    const QString s = decodeTokenString(token);
+    if (s.isEmpty() || !s.trimmed().isEmpty()) return s;
+    QString shown = prettyToken(token);
+    if (s.contains(QLatin1Char('\n'))) shown += QLatin1Char('\n');
+    return shown;
+}
+} // namespace
+
+TraceTextView::TraceTextView(QWidget* parent) : QWidget(parent)
+{
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    auto* bar = new QHBoxLayout;
+    m_search = new QLineEdit(this);
+    m_search->setPlaceholderText(tr("Search the text (Enter: next)"));
+    m_search->setClearButtonEnabled(true);
+    auto* next = new QPushButton(tr("Find"), this);
+    m_jump = new QSpinBox(this);
+    m_jump->setPrefix(tr("token "));
+    m_jump->setToolTip(tr("Jump to a token position"));
+    auto* go = new QPushButton(tr("Go"), this);
+    bar->addWidget(m_search, 1);
+    bar->addWidget(next);
+    bar->addWidget(m_jump);
+    bar->addWidget(go);
+    m_edit = new QPlainTextEdit(this);
+    m_edit->setReadOnly(true);
+    m_edit->setLineWrapMode(QPlainTextEdit::WidgetWidth);
+    m_edit->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    m_status = new QLabel(this);
+    layout->addLayout(bar);
+    layout->addWidget(m_edit, 1);
+    layout->addWidget(m_status);
+    connect(m_search, &QLineEdit::returnPressed, this, [this] { findNext(m_search->text()); });
+    connect(next, &QPushButton::clicked, this, [this] { findNext(m_search->text()); });
+    auto jump = [this] {
+        jumpTo(m_jump->value());
+        emit jumpRequested(m_jump->value());
+    };
+    connect(go, &QPushButton::clicked, this, jump);
+    connect(m_jump, &QSpinBox::editingFinished, this, jump);
+    connect(m_edit, &QPlainTextEdit::selectionChanged, this, &TraceTextView::onSelectionChanged);
+}
+
+void TraceTextView::setTrace(TracePtr trace)
+{
+    m_trace = std::move(trace);
+    m_fullText.clear();
+    m_fullOffsets.clear();
+    m_qLast = m_kLast = m_hitLast = -1;
+    m_hitAt = -1;
+    const auto n = m_trace ? static_cast<std::int64_t>(m_trace->info().tokens.size()) : 0;
+    m_jump->setRange(0, static_cast<int>(std::max<std::int64_t>(0, n - 1)));
+    m_first = 0;
+    m_last = -1;
+    layoutWindow(0);
+    if (m_trace) {
+        const auto& info = m_trace->info();
+        m_status->setText(tr("%1 prompt tokens + %2 generated (tinted)").arg(info.promptTokens).arg(info.generatedTokens));
+    } else {
+        m_status->clear();
+    }
+}
+
+void TraceTextView::layoutWindow(std::int64_t centre)
+{
+    m_updating = true;
+    m_offsets.clear();
+    if (!m_trace) {
+        m_edit->clear();
+        m_updating = false;
+        return;
+    }
+    const auto& tokens = m_trace->info().tokens;
+    const auto n = static_cast<std::int64_t>(tokens.size());
+    m_first = std::clamp<std::int64_t>(centre - kWindowTokens / 2, 0, std::max<std::int64_t>(0, n - kWindowTokens));
+    m_last = std::min(n, m_first + kWindowTokens) - 1;
+    QString text;
+    if (m_first > 0) text += tr("[… %1 tokens before]\n").arg(m_first);
+    for (std::int64_t t = m_first; t <= m_last; ++t) {
+        m_offsets.push_back(static_cast<int>(text.size()));
+        text += displayToken(tokens.strings[static_cast<std::size_t>(t)]);
+    }
+    m_offsets.push_back(static_cast<int>(text.size()));
+    if (m_last < n - 1) text += tr("\n[… %1 tokens after]").arg(n - 1 - m_last);
+    m_edit->setPlainText(text);
+    m_updating = false;
+    applyHighlights();
+}
+
+std::int64_t TraceTextView::tokenAt(int charPos) const
+{
+    if (m_offsets.size() < 2 || charPos < m_offsets.front() || charPos >= m_offsets.back()) return -1;
+    auto it = std::upper_bound(m_offsets.begin(), m_offsets.end(), charPos);
+    return m_first + (it - m_offsets.begin()) - 1;
+}
+
+std::pair<int, int> TraceTextView::charRange(std::int64_t token) const
+{
+    if (token < m_first || token > m_last) return {-1, -1};
+    const auto i = static_cast<std::size_t>(token - m_first);
+    return {m_offsets[i], m_offsets[i + 1]};
+}
+
+void TraceTextView::applyHighlights()
+{
+    QList<QTextEdit::ExtraSelection> extras;
+    auto add = [&](std::int64_t a, std::int64_t b, QColor colour) {
+        a = std::max(a, m_first);
+        b = std::min(b, m_last);
+        if (b < a) return;
+        QTextEdit::ExtraSelection sel;
+        sel.format.setBackground(colour);
+        sel.cursor = QTextCursor(m_edit->document());
+        sel.cursor.setPosition(charRange(a).first);
+        sel.cursor.setPosition(charRange(b).second, QTextCursor::KeepAnchor);
+        extras << sel;
+    };
+    if (m_trace && m_trace->info().generatedTokens > 0)
+        add(m_trace->info().promptTokens, static_cast<std::int64_t>(m_trace->info().tokens.size()) - 1, QColor(120, 200, 120, 60));
+    add(m_kFirst, m_kLast, QColor(66, 133, 244, 90));
+    add(m_qFirst, m_qLast, QColor(255, 152, 0, 110));
+    add(m_hitFirst, m_hitLast, QColor(255, 235, 59, 160));
+    m_edit->setExtraSelections(extras);
+}
+
+void TraceTextView::showSpans(std::int64_t qFirst, std::int64_t qLast, std::int64_t kFirst, std::int64_t kLast)
+{
+    m_qFirst = qFirst;
+    m_qLast = qLast;
+    m_kFirst = kFirst;
+    m_kLast = kLast;
+    if (qLast >= qFirst && (qFirst < m_first || qLast > m_last)) layoutWindow(qFirst);
+    else applyHighlights();
+    const auto [a, b] = charRange(std::clamp(qFirst, m_first, std::max(m_first, m_last)));
+    if (a >= 0) {
+        QTextCursor c(m_edit->document());
+        c.setPosition(a);
+        m_updating = true;
+        m_edit->setTextCursor(c);
+        m_edit->ensureCursorVisible();
+        m_updating = false;
+    }
+    (void)b;
+}
+
+void TraceTextView::clearSpans()
+{
+    m_qLast = m_kLast = -1;
+    applyHighlights();
+}
+
+void TraceTextView::jumpTo(std::int64_t token)
+{
+    if (!m_trace) return;
+    showSpans(token, token, 1, 0);
+}
+
+bool TraceTextView::findNext(const QString& needle)
+{
+    if (!m_trace || needle.isEmpty()) return false;
+    const auto& tokens = m_trace->info().tokens;
+    if (m_fullOffsets.empty()) {
+        m_fullOffsets.reserve(tokens.size() + 1);
+        for (const auto& s : tokens.strings) {
+            m_fullOffsets.push_back(m_fullText.size());
+            m_fullText += decodeTokenString(s);
+        }
+        m_fullOffsets.push_back(m_fullText.size());
+    }
+    const qsizetype from = m_hitAt + 1;
+    qsizetype at = m_fullText.indexOf(needle, from, Qt::CaseInsensitive);
+    if (at < 0) at = m_fullText.indexOf(needle, 0, Qt::CaseInsensitive);
+    if (at < 0) {
+        m_status->setText(tr("“%1” not found").arg(needle));
+        return false;
+    }
+    auto tokenOf = [&](qsizetype c) {
+        return static_cast<std::int64_t>(std::upper_bound(m_fullOffsets.begin(), m_fullOffsets.end(), c) - m_fullOffsets.begin()) - 1;
+    };
+    m_hitAt = at;
+    m_hitFirst = tokenOf(at);
+    m_hitLast = tokenOf(at + needle.size() - 1);
+    m_status->setText(tr("found at tokens %1–%2").arg(m_hitFirst).arg(m_hitLast));
+    showSpans(m_hitFirst, m_hitLast, 1, 0);
+    emit tokensSelected(m_hitFirst, m_hitLast);
+    return true;
+}
+
+void TraceTextView::onSelectionChanged()
+{
+    if (m_updating) return;
+    const QTextCursor c = m_edit->textCursor();
+    if (!c.hasSelection()) return;
+    const std::int64_t a = tokenAt(c.selectionStart());
+    const std::int64_t b = tokenAt(std::max(c.selectionStart(), c.selectionEnd() - 1));
+    if (a < 0 || b < 0) return;
+    emit tokensSelected(a, b);
+}
+
+} // namespace sparsetrace::widgets
