@@ -7,6 +7,7 @@
 #include "new_trace_dialog.h"
 
 #include "sparsetrace/core/trace_file.h"
+#include "sparsetrace/widgets/future_delivery.h"
 
 #include <QAction>
 #include <QDir>
@@ -206,7 +207,7 @@ bool RunController::saveTo(const QString& path)
     m_saving = true;
     m_window->statusBar()->showMessage(tr("Saving %1…").arg(QFileInfo(path).fileName()));
     // The trace is immutable: the worker reads it while the window keeps showing it.
-    QtConcurrent::run([trace, path]() -> QString {
+    auto future = QtConcurrent::run([trace, path]() -> QString {
         try {
             core::writeTraceFile(*trace, path.toStdString());
             return {};
@@ -215,11 +216,8 @@ bool RunController::saveTo(const QString& path)
         } catch (...) {
             return QStringLiteral("unknown error while writing the trace");
         }
-    }).then(this, [this, trace, path](const QString& error) {
-        // A future that finished before .then() attached runs this at once, inside saveTo();
-        // queueing keeps the outcome asynchronous, as callers expect.
-        QMetaObject::invokeMethod(this, [this, trace, path, error] { onSaved(trace, path, error); }, Qt::QueuedConnection);
     });
+    deliverWhenFinished(this, std::move(future), [this, trace, path](const QString& error) { onSaved(trace, path, error); });
     return true;
 }
 

@@ -9,7 +9,10 @@
 
 #include <QSignalSpy>
 #include <QSlider>
+#include <QThreadPool>
 #include <QtTest>
+
+#include <memory>
 
 using namespace sparsetrace;
 using namespace sparsetrace::widgets;
@@ -202,6 +205,25 @@ private slots:
         QCOMPARE(bar->gradient().color(0.0, QCPRange(0, 1)), Colormap::get(ColormapId::Viridis).table()[0]);
         map.setScale(ColorScale::Log);
         QCOMPARE(bar->dataScaleType(), QCPAxis::stLogarithmic);
+    }
+
+    void closingDuringARenderDropsItsResult()
+    {
+        // A view closed while its worker pools must not receive (or abort on) the result.
+        auto trace = test::makePlantedTrace();
+        auto map = std::make_unique<AttentionMapWidget>();
+        map->resize(640, 480);
+        map->show();
+        QVERIFY(QTest::qWaitForWindowExposed(map.get()));
+        map->setSnapshot(prepareSnapshot(trace, Planted::layer, Planted::head));
+        QVERIFY(!map->imageCurrent()); // the render is in flight
+        map.reset();
+        QVERIFY(QThreadPool::globalInstance()->waitForDone(30000));
+        QCoreApplication::processEvents(); // what the finished worker posted is delivered now
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+        // The next view works as before.
+        AttentionMapWidget next;
+        QVERIFY(showPlanted(next, trace, QSize(400, 300)));
     }
 
     void wheelZoomsAtTheCursor()

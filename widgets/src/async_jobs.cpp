@@ -5,6 +5,8 @@
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/trace_file.h"
 
+#include "sparsetrace/widgets/future_delivery.h"
+
 #include <QtConcurrent/QtConcurrentRun>
 
 namespace sparsetrace::widgets {
@@ -31,7 +33,7 @@ std::uint64_t TraceLoader::open(const QString& path)
 {
     const std::uint64_t job = ++m_job;
     if (m_running++ == 0) emit busyChanged(true);
-    QtConcurrent::run([path]() -> Outcome<TracePtr> {
+    auto future = QtConcurrent::run([path]() -> Outcome<TracePtr> {
         try {
             return {openNow(path), {}};
         } catch (const std::exception& e) {
@@ -39,15 +41,12 @@ std::uint64_t TraceLoader::open(const QString& path)
         } catch (...) {
             return {nullptr, QStringLiteral("unknown error while opening the file")};
         }
-    }).then(this, [this, job, path](Outcome<TracePtr> r) {
-        // A future that finished before .then() attached runs this at once, inside open();
-        // queueing keeps delivery asynchronous, as callers expect.
-        QMetaObject::invokeMethod(this, [this, job, path, r = std::move(r)] {
-            if (--m_running == 0) emit busyChanged(false);
-            if (job != m_job) return; // a newer open superseded this one
-            if (r.value) emit loaded(r.value, path);
-            else emit failed(path, r.error);
-        }, Qt::QueuedConnection);
+    });
+    deliverWhenFinished(this, std::move(future), [this, job, path](const Outcome<TracePtr>& r) {
+        if (--m_running == 0) emit busyChanged(false);
+        if (job != m_job) return; // a newer open superseded this one
+        if (r.value) emit loaded(r.value, path);
+        else emit failed(path, r.error);
     });
     return job;
 }
@@ -81,7 +80,7 @@ std::uint64_t SnapshotPreparer::request(TracePtr trace, int layer, int head)
         }, Qt::QueuedConnection);
     };
     if (known) deliver(work());
-    else QtConcurrent::run(work).then(this, deliver);
+    else deliverWhenFinished(this, QtConcurrent::run(work), [deliver](Outcome<SnapshotPtr> r) { deliver(std::move(r)); });
     return job;
 }
 

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sparsetrace/widgets/attention_map_widget.h"
 
+#include "sparsetrace/widgets/future_delivery.h"
 #include "sparsetrace/widgets/layer_head_selection.h"
 #include "sparsetrace/widgets/token_text.h"
 
@@ -182,7 +183,7 @@ void AttentionMapWidget::startRender(const RenderKey& key)
     m_running = true;
     MapFigure figure = m_figure; // shares the snapshots; the worker reads immutable data only
     auto scratch = m_scratch;
-    QtConcurrent::run([figure, key, scratch]() -> Rendered {
+    auto future = QtConcurrent::run([figure, key, scratch]() -> Rendered {
         Rendered r;
         r.key = key;
         try {
@@ -193,14 +194,12 @@ void AttentionMapWidget::startRender(const RenderKey& key)
             r.image = QImage(); // a failed render shows nothing new; the next change retries
         }
         return r;
-    }).then(this, [this](Rendered r) {
-        // Delivered through the event loop even when the job finished before .then() attached.
-        QMetaObject::invokeMethod(this, [this, r = std::move(r)]() mutable {
-            m_running = false;
-            if (!r.image.isNull() && r.key == currentKey()) showRendered(std::move(r));
-            // A stale result is dropped; the newest request runs now.
-            if (m_figure.snapshot && !imageCurrent()) requestImage();
-        }, Qt::QueuedConnection);
+    });
+    deliverWhenFinished(this, std::move(future), [this](Rendered r) {
+        m_running = false;
+        if (!r.image.isNull() && r.key == currentKey()) showRendered(std::move(r));
+        // A stale result is dropped; the newest request runs now.
+        if (m_figure.snapshot && !imageCurrent()) requestImage();
     });
 }
 

@@ -3,6 +3,7 @@
 #include "sparsetrace/widgets/head_overview_widget.h"
 
 #include "sparsetrace/widgets/head_stats.h"
+#include "sparsetrace/widgets/future_delivery.h"
 #include "sparsetrace/widgets/layer_head_selection.h"
 
 #include <QComboBox>
@@ -93,13 +94,14 @@ void HeadOverviewWidget::showStatistic(const QString& name)
         std::vector<float> values;
         QString error;
     };
-    QtConcurrent::run([trace = m_trace, name, stop = m_stop]() -> Result {
+    auto future = QtConcurrent::run([trace = m_trace, name, stop = m_stop]() -> Result {
         try {
             return {headStatistic(*trace, name, stop.get()), {}};
         } catch (const std::exception& e) {
             return {{}, QString::fromStdString(e.what())};
         }
-    }).then(this, [this, job, name, L, H](Result r) {
+    });
+    deliverWhenFinished(this, std::move(future), [this, job, name, L, H](Result r) {
         if (job != m_job) return;
         if (!r.error.isEmpty()) {
             m_status->setText(r.error);

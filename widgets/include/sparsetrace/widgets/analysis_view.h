@@ -7,6 +7,7 @@
 
 #include "sparsetrace/widgets/colormap.h"
 #include "sparsetrace/widgets/figure.h"
+#include "sparsetrace/widgets/future_delivery.h"
 
 #include <QMetaObject>
 #include <QObject>
@@ -54,7 +55,7 @@ void runInBackground(QObject* context, const std::uint64_t* current, std::uint64
         std::optional<T> value;
         QString error;
     };
-    QtConcurrent::run([work = std::move(work)]() -> Outcome {
+    auto future = QtConcurrent::run([work = std::move(work)]() -> Outcome {
         try {
             return {work(), {}};
         } catch (const std::exception& e) {
@@ -62,12 +63,10 @@ void runInBackground(QObject* context, const std::uint64_t* current, std::uint64
         } catch (...) {
             return {std::nullopt, QStringLiteral("unknown error")};
         }
-    }).then(context, [context, current, job, done = std::move(done)](Outcome r) {
-        // Queued, so that delivery is asynchronous even when the work finished before .then().
-        QMetaObject::invokeMethod(context, [current, job, done, r = std::move(r)] {
-            if (*current != job) return;
-            done(r.value, r.error);
-        }, Qt::QueuedConnection);
+    });
+    deliverWhenFinished(context, std::move(future), [current, job, done = std::move(done)](const Outcome& r) {
+        if (*current != job) return;
+        done(r.value, r.error);
     });
 }
 

@@ -1,6 +1,7 @@
 // Work off the GUI thread: opening trace files and preparing map snapshots. Each runs with
-// QtConcurrent::run(...).then(this, ...); a job counter drops results that a newer request
-// has made stale, and no exception crosses the thread (errors arrive as `failed` signals).
+// QtConcurrent::run and deliverWhenFinished (future_delivery.h); a job counter drops results
+// that a newer request has made stale, and no exception crosses the thread (errors arrive as
+// `failed` signals).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
