@@ -6,9 +6,6 @@
 
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/niah_sweep.h"
-#include "sparsetrace/core/sentences.h"
-#include "sparsetrace/core/tokenizer.h"
-#include "sparsetrace/core/trace_file.h"
 #include "sparsetrace/gpu/trace_engine.h"
 
 #include <atomic>
@@ -36,55 +33,25 @@ struct NiahOptions {
 
 int runNiah(const NiahOptions& o)
 {
-    core::NiahSweepSpec spec;
-    spec.model = std::filesystem::path(o.model).lexically_normal().filename().string();
-    spec.haystack = o.haystack;
-    spec.lengths = core::parseNiahLengths(o.lengths);
-    spec.depths = core::parseNiahDepths(o.depths);
-    for (const auto& k : core::parseNiahLengths(o.ks)) spec.ks.push_back(static_cast<int>(k));
-    spec.seed = o.seed;
-    spec.tokensToGenerate = o.tokensToGenerate;
-    spec.extra = {{"params", o.params.toJson()}, {"device", o.device}, {"dtype", o.dtype}};
-    spec.validate();
-    o.params.validate();
-    const core::NiahShard shard = core::NiahShard::parse(o.shard);
-    const core::Haystack haystack = core::Haystack::fromSpec(o.haystack);
-    const core::Tokenizer tokenizer = core::Tokenizer::fromModelDir(o.model);
-    const core::TokenCounter count = [&](std::string_view text) { return tokenizer.encode(text).ids.size(); };
-    const std::filesystem::path outDir = o.out;
-    std::filesystem::create_directories(outDir / "traces");
-
+    core::NiahTracedSweep sweep;
+    sweep.spec.lengths = core::parseNiahLengths(o.lengths);
+    sweep.spec.depths = core::parseNiahDepths(o.depths);
+    for (const auto& k : core::parseNiahLengths(o.ks)) sweep.spec.ks.push_back(static_cast<int>(k));
+    sweep.spec.seed = o.seed;
+    sweep.spec.tokensToGenerate = o.tokensToGenerate;
+    sweep.base.modelDir = o.model;
+    sweep.base.params = o.params;
+    sweep.base.device = o.device;
+    sweep.base.dtype = o.dtype;
+    sweep.base.randomWeightsSeed = o.randomSeed;
+    sweep.haystack = o.haystack;
+    sweep.shard = core::NiahShard::parse(o.shard);
+    sweep.outDir = o.out;
+    sweep.keepTraces = o.keepTraces;
+    const core::NiahShard shard = sweep.shard;
+    const std::filesystem::path outDir = sweep.outDir;
     gpu::TraceEngine engine;
-    const core::NiahCellRunner runner = [&](const core::NiahCellKey& cell, const core::NiahPrompt& prompt,
-                                            std::stop_token stop) {
-        gpu::TraceRequest r;
-        r.modelDir = o.model;
-        r.prompt = prompt.text;
-        r.params = o.params;
-        r.params.k = cell.k;
-        r.device = o.device;
-        r.dtype = o.dtype;
-        r.randomWeightsSeed = o.randomSeed;
-        r.checkTokens = static_cast<int>(o.tokensToGenerate);
-        // The needle's token span, from the same tokenizer the engine uses.
-        core::Encoding e = tokenizer.encode(prompt.text);
-        core::TokenTable table;
-        table.ids = e.ids;
-        for (const auto& [a, b] : e.offsets) table.offsets.push_back({static_cast<std::int32_t>(a), static_cast<std::int32_t>(b)});
-        table.strings.resize(table.ids.size());
-        r.annotations = {{"needle", core::needleAnnotation(prompt, core::tokenSpanOfChars(table, prompt.needleChars))}};
-        auto trace = engine.trace(r, {}, stop);
-        core::NiahRunOutput out;
-        out.generated = tokenizer.decode(trace->info().behaviour->sparseTokens, /*skipSpecialTokens=*/true);
-        out.denseGenerated = tokenizer.decode(trace->info().behaviour->denseTokens, /*skipSpecialTokens=*/true);
-        out.sparsity = core::traceSparsity(*trace).sparsity();
-        if (o.keepTraces) {
-            const std::filesystem::path path = outDir / "traces" / ("cell-" + std::to_string(cell.index) + ".sptrace");
-            core::writeTraceFile(*trace, path.string());
-            out.tracePath = std::filesystem::relative(path, outDir).string();
-        }
-        return out;
-    };
+    const core::NiahTraceFn trace = [&](const core::TraceRequest& r, std::stop_token stop) { return engine.trace(r, {}, stop); };
 
     std::stop_source stop;
     g_niahInterrupted.store(false);
@@ -98,11 +65,11 @@ int runNiah(const NiahOptions& o)
     });
     core::NiahTable table;
     try {
-        table = core::runNiahSweep(spec, shard, outDir, haystack, count, runner,
-                                   [](const core::NiahSweepProgress& p) {
-                                       std::fprintf(stderr, "niah: %zu/%zu cells done (%zu resumed)\n", p.done, p.total, p.skipped);
-                                   },
-                                   stop.get_token());
+        table = core::runTracedNiahSweep(std::move(sweep), trace,
+                                         [](const core::NiahSweepProgress& p) {
+                                             std::fprintf(stderr, "niah: %zu/%zu cells done (%zu resumed)\n", p.done, p.total, p.skipped);
+                                         },
+                                         stop.get_token());
     } catch (...) {
         finished.store(true);
         watcher.join();

@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "new_trace_dialog.h"
 
+#include "dialog_fields.h"
+
 #include "sparsetrace/core/format.h"
 
 #include <QCheckBox>
@@ -28,32 +30,6 @@ using core::PromptSource;
 namespace {
 
 constexpr int kExamineDelayMs = 300; // typing pause before the fields are examined again
-
-QSpinBox* spinBox(QWidget* parent, int lo, int hi, int value, const QString& tip)
-{
-    auto* s = new QSpinBox(parent);
-    s->setRange(lo, hi);
-    s->setValue(value);
-    s->setToolTip(tip);
-    return s;
-}
-
-// A line edit with a Browse… button.
-QWidget* pathRow(QWidget* parent, QLineEdit* edit, QPushButton*& browse)
-{
-    auto* row = new QWidget(parent);
-    auto* layout = new QHBoxLayout(row);
-    layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(edit, 1);
-    browse = new QPushButton(QObject::tr("Browse…"), row);
-    layout->addWidget(browse);
-    return row;
-}
-
-QString coloured(const QString& text, const char* colour)
-{
-    return QStringLiteral("<span style=\"color:%1\">%2</span>").arg(QLatin1String(colour), text.toHtmlEscaped());
-}
 
 } // namespace
 
@@ -311,12 +287,13 @@ void NewTraceDialog::examineNow()
     m_examined = false;
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
     m_estimate->setText(tr("Checking…"));
-    m_runner->examine(spec());
+    m_examination = m_runner->examine(spec());
 }
 
 void NewTraceDialog::showExamination(const widgets::TraceExamination& e)
 {
-    if (m_debounce.isActive()) return; // the fields changed since: a newer examination follows
+    // The fields changed since (a newer examination follows), or the Needle Sweep dialog asked.
+    if (m_debounce.isActive() || m_runner->latestExamination() != m_examination) return;
     if (!m_devicesFilled && !e.devices.empty()) {
         // CUDA when there is one, else the CPU.
         m_devicesFilled = true;

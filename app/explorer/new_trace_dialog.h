@@ -10,6 +10,8 @@
 #include <QDialog>
 #include <QTimer>
 
+#include <cstdint>
+
 class QCheckBox;
 class QComboBox;
 class QDialogButtonBox;
@@ -70,6 +72,7 @@ private:
 
     widgets::TraceRunner* m_runner;
     QTimer m_debounce;
+    std::uint64_t m_examination = 0; // the runner's id of this dialog's latest examination
     bool m_examined = false;      // an examination of the current fields has arrived
     bool m_startable = false;
     bool m_devicesFilled = false;

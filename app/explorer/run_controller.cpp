@@ -5,9 +5,11 @@
 
 #include "main_window.h"
 #include "new_trace_dialog.h"
+#include "sweep_dialog.h"
 
 #include "sparsetrace/core/trace_file.h"
 #include "sparsetrace/widgets/future_delivery.h"
+#include "sparsetrace/widgets/needle_sweep_view.h"
 
 #include <QAction>
 #include <QDir>
@@ -54,6 +56,7 @@ void RunController::setEngineFactory(widgets::EngineFactory factory)
 {
     m_factory = std::move(factory);
     delete m_dialog; // it examines through the runner replaced here
+    delete m_sweepDialog;
     if (m_runner) {
         m_runner->shutdown();
         delete m_runner;
@@ -81,12 +84,21 @@ void RunController::ensureRunner()
                                            8000);
     });
     connect(m_runner, &widgets::TraceRunner::finished, this, &RunController::onFinished);
+    connect(m_runner, &widgets::TraceRunner::sweepFinished, this, [this](const QString& folder, int cells, int retrieved) {
+        m_window->showAnalysisView(QStringLiteral("sweep"));
+        m_window->sweepView()->openSweep(folder);
+        m_window->statusBar()->showMessage(tr("Needle sweep done: %1 of %2 cells retrieved; saved in %3").arg(retrieved).arg(cells).arg(folder),
+                                           10000);
+        emit sweepFinished(folder);
+    });
     connect(m_runner, &widgets::TraceRunner::failed, this, [this](const QString& message) {
-        m_window->showError(tr("The trace failed"), message);
+        m_window->showError(m_sweeping ? tr("The needle sweep failed") : tr("The trace failed"), message);
         emit runFailed(message);
     });
     connect(m_runner, &widgets::TraceRunner::cancelled, this, [this] {
-        m_window->statusBar()->showMessage(tr("Trace cancelled"), 5000);
+        m_window->statusBar()->showMessage(m_sweeping ? tr("Needle sweep cancelled; the finished cells are kept and a new start resumes")
+                                                      : tr("Trace cancelled"),
+                                           8000);
         emit runCancelled();
     });
 }
@@ -94,6 +106,7 @@ void RunController::ensureRunner()
 void RunController::addNewTraceAction(QMenu* file)
 {
     file->addAction(tr("&New Trace…"), QKeySequence::New, this, &RunController::showNewTraceDialog);
+    file->addAction(tr("Run Needle S&weep…"), this, &RunController::showSweepDialog);
 }
 
 void RunController::addSaveActions(QMenu* file)
@@ -127,10 +140,47 @@ void RunController::showNewTraceDialog()
 
 NewTraceDialog* RunController::dialog() const { return m_dialog; }
 
+void RunController::showSweepDialog()
+{
+    ensureRunner();
+    if (!m_runner) {
+        m_window->showError(tr("Cannot run a sweep"), tr("This build of the explorer has no tracing engine."));
+        return;
+    }
+    if (m_sweepDialog) {
+        m_sweepDialog->raise();
+        m_sweepDialog->activateWindow();
+        return;
+    }
+    m_sweepDialog = new SweepDialog(m_runner, m_window);
+    m_sweepDialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(m_sweepDialog, &QDialog::accepted, this, [this] {
+        try {
+            startSweep(m_sweepDialog->sweep());
+        } catch (const std::exception& e) {
+            m_window->showError(tr("Cannot run the sweep"), QString::fromStdString(e.what()));
+        }
+    });
+    m_sweepDialog->show();
+}
+
+SweepDialog* RunController::sweepDialog() const { return m_sweepDialog; }
+
+void RunController::startSweep(core::NiahTracedSweep sweep)
+{
+    ensureRunner();
+    if (!m_runner) return;
+    m_sweeping = true;
+    m_progress->setRange(0, 0);
+    m_stage->setText(tr("Starting the sweep…"));
+    m_runner->startSweep(std::move(sweep));
+}
+
 void RunController::startRun(widgets::TraceRunSpec spec)
 {
     ensureRunner();
     if (!m_runner) return;
+    m_sweeping = false;
     m_progress->setRange(0, 0); // busy until the first layer reports
     m_stage->setText(tr("Starting…"));
     m_runner->start(std::move(spec));
@@ -217,7 +267,7 @@ bool RunController::saveTo(const QString& path)
             return QStringLiteral("unknown error while writing the trace");
         }
     });
-    deliverWhenFinished(this, std::move(future), [this, trace, path](const QString& error) { onSaved(trace, path, error); });
+    widgets::deliverWhenFinished(this, std::move(future), [this, trace, path](const QString& error) { onSaved(trace, path, error); });
     return true;
 }
 

@@ -23,6 +23,7 @@ namespace sparsetrace::explorer {
 
 class MainWindow;
 class NewTraceDialog;
+class SweepDialog;
 
 class RunController : public QObject {
     Q_OBJECT
@@ -42,6 +43,11 @@ public:
     void showNewTraceDialog();
     NewTraceDialog* dialog() const;
     void startRun(widgets::TraceRunSpec spec);
+    // Run > Needle Sweep…: the sweep dialog (non-modal, one at a time); Start runs the sweep on
+    // the same runner (progress per cell, Cancel), and the finished sweep opens in the sweep view.
+    void showSweepDialog();
+    SweepDialog* sweepDialog() const;
+    void startSweep(core::NiahTracedSweep sweep);
     void cancelRun();
     bool running() const { return m_runner && m_runner->busy(); }
 
@@ -72,6 +78,7 @@ public:
 
 signals:
     void runFinished(sparsetrace::widgets::TracePtr trace);
+    void sweepFinished(const QString& folder);
     void runFailed(const QString& message);
     void runCancelled();
     void saved(const QString& path);
@@ -89,6 +96,8 @@ private:
     widgets::EngineFactory m_factory;
     widgets::TraceRunner* m_runner = nullptr;
     QPointer<NewTraceDialog> m_dialog;
+    QPointer<SweepDialog> m_sweepDialog;
+    bool m_sweeping = false;         // the run in flight is a sweep
     widgets::TracePtr m_made;        // the latest trace made here
     widgets::TracePtr m_savedTrace;  // m_made once saved
     bool m_saving = false;

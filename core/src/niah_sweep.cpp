@@ -4,6 +4,9 @@
 
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/mapped_file.h"
+#include "sparsetrace/core/sentences.h"
+#include "sparsetrace/core/tokenizer.h"
+#include "sparsetrace/core/trace_file.h"
 
 #include "json_checked.h"
 
@@ -498,6 +501,56 @@ std::vector<double> parseNiahDepths(const std::string& text)
         if (!(d >= 0 && d <= 100)) throw ArgumentError("depths must lie in [0, 100] percent, got " + shortest(d));
     if (out.empty()) throw ArgumentError("depths: empty list");
     return out;
+}
+
+NiahTable runTracedNiahSweep(NiahTracedSweep sweep, const NiahTraceFn& trace,
+                             const std::function<void(const NiahSweepProgress&)>& progress, std::stop_token stop)
+{
+    if (!trace) throw ArgumentError("NIAH sweep: no tracing function");
+    NiahSweepSpec& spec = sweep.spec;
+    spec.model = std::filesystem::path(sweep.base.modelDir).lexically_normal().filename().string();
+    if (spec.model.empty()) spec.model = std::filesystem::path(sweep.base.modelDir).lexically_normal().parent_path().filename().string();
+    spec.haystack = sweep.haystack;
+    spec.extra = {{"params", sweep.base.params.toJson()}, {"device", sweep.base.device}, {"dtype", sweep.base.dtype}};
+    spec.validate();
+    sweep.base.params.validate();
+    const Haystack haystack = Haystack::fromSpec(sweep.haystack);
+    const Tokenizer tokenizer = Tokenizer::fromModelDir(sweep.base.modelDir);
+    const TokenCounter count = [&](std::string_view text) { return tokenizer.encode(text).ids.size(); };
+    if (sweep.keepTraces) {
+        std::error_code ec;
+        std::filesystem::create_directories(sweep.outDir / "traces", ec);
+        if (ec) throw IoError((sweep.outDir / "traces").string() + ": cannot create the folder (" + ec.message() + ")");
+    }
+    const NiahCellRunner runner = [&](const NiahCellKey& cell, const NiahPrompt& prompt, std::stop_token cellStop) {
+        TraceRequest r = sweep.base;
+        r.prompt = prompt.text;
+        r.tokenIds.clear();
+        r.params.k = cell.k;
+        r.checkTokens = static_cast<int>(spec.tokensToGenerate);
+        // The needle's token span, from the same tokenizer the engine uses.
+        const Encoding e = tokenizer.encode(prompt.text);
+        TokenTable table;
+        table.ids = e.ids;
+        for (const auto& [a, b] : e.offsets) table.offsets.push_back({static_cast<std::int32_t>(a), static_cast<std::int32_t>(b)});
+        table.strings.resize(table.ids.size());
+        r.annotations["needle"] = needleAnnotation(prompt, tokenSpanOfChars(table, prompt.needleChars));
+        const std::shared_ptr<OwnedTrace> t = trace(r, cellStop);
+        if (!t) throw ArgumentError("NIAH sweep: the tracer returned no trace");
+        NiahRunOutput out;
+        if (t->info().behaviour) {
+            out.generated = tokenizer.decode(t->info().behaviour->sparseTokens, /*skipSpecialTokens=*/true);
+            out.denseGenerated = tokenizer.decode(t->info().behaviour->denseTokens, /*skipSpecialTokens=*/true);
+        }
+        out.sparsity = traceSparsity(*t).sparsity();
+        if (sweep.keepTraces) {
+            const std::filesystem::path path = sweep.outDir / "traces" / ("cell-" + std::to_string(cell.index) + ".sptrace");
+            writeTraceFile(*t, path.string());
+            out.tracePath = std::filesystem::relative(path, sweep.outDir).string();
+        }
+        return out;
+    };
+    return runNiahSweep(spec, sweep.shard, sweep.outDir, haystack, count, runner, progress, stop);
 }
 
 } // namespace sparsetrace::core

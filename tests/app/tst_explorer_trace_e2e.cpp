@@ -1,16 +1,20 @@
 // The explorer traces for real, on the CPU with stories260K (../shared): the New Trace dialog,
 // driven programmatically, checks the folder and estimates, starts the libtorch engine through
 // the Qt facade, and the finished trace opens in the window, exports a PNG and saves to a file
-// that reads back; a generated needle prompt carries its needle annotation into the trace.
+// that reads back; a generated needle prompt carries its needle annotation into the trace; and a
+// needle sweep run from its dialog with the bundled demo model opens in the sweep view.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "gpu_trace_engine.h"
 #include "main_window.h"
 #include "new_trace_dialog.h"
 #include "qt_shared.h"
 #include "run_controller.h"
+#include "sweep_dialog.h"
 
 #include "sparsetrace/core/trace_file.h"
+#include "sparsetrace/core/niah_sweep.h"
 #include "sparsetrace/widgets/attention_map_widget.h"
+#include "sparsetrace/widgets/needle_sweep_view.h"
 
 #include <QApplication>
 #include <QComboBox>
@@ -144,6 +148,63 @@ private slots:
             const auto a = trace->layer(l), b = back->layer(l);
             QVERIFY(std::equal(a.index.begin(), a.index.end(), b.index.begin(), b.index.end()));
         }
+    }
+
+    void sweepFromTheDialogRunsAndOpensACell()
+    {
+        // Run > Needle Sweep… with the bundled demo retriever on the CPU: the dialog checks the
+        // folder and estimates, the sweep runs on the engine, its table opens in the sweep view,
+        // the dense model retrieves every needle, and clicking a cell opens that cell's trace.
+        const QString model = QStringLiteral(SPARSETRACE_SOURCE_DIR "/resources/demo-model");
+        QTemporaryDir out;
+        MainWindow w;
+        w.runs()->setEngineFactory(explorer::gpuEngineFactory());
+        w.runs()->setQuestions([](const QString&) { return QMessageBox::Discard; }, [](const QString&) { return QString(); });
+        w.show();
+        w.runs()->showSweepDialog();
+        explorer::SweepDialog* d = w.runs()->sweepDialog();
+        QVERIFY(d);
+        d->setModelDir(model);
+        d->lengthsEdit()->setText("512");
+        d->depthsEdit()->setText("20,80");
+        d->ksEdit()->setText("16");
+        d->blockQuerySpin()->setValue(16);
+        d->blockKeySpin()->setValue(16);
+        d->sinksSpin()->setValue(16);
+        d->windowSpin()->setValue(32);
+        d->tokensSpin()->setValue(8);
+        d->outputEdit()->setText(out.path());
+        d->examineNow();
+        QVERIFY2(QTest::qWaitFor([d] { return d->canStart(); }, 60000), qPrintable(d->modelStatus() + "\n" + d->estimateStatus()));
+        QVERIFY2(d->gridStatus().contains("2 traced prompts"), qPrintable(d->gridStatus()));
+        QVERIFY(d->modelStatus().contains("Qwen2"));
+        // A grid that does not parse is explained and blocks Start.
+        d->ksEdit()->setText("four");
+        d->examineNow();
+        QVERIFY(!d->canStart());
+        QVERIFY2(!d->gridStatus().contains("traced prompt"), qPrintable(d->gridStatus()));
+        d->ksEdit()->setText("16");
+        d->examineNow();
+        QVERIFY(QTest::qWaitFor([d] { return d->canStart(); }, 60000));
+        QSignalSpy done(w.runs(), &RunController::sweepFinished);
+        d->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok)->click();
+        QVERIFY(done.wait(300000));
+        QCOMPARE(done.first().at(0).toString(), out.path());
+        widgets::NeedleSweepView* view = w.sweepView();
+        QTRY_VERIFY_WITH_TIMEOUT(view->hasContent(), 10000);
+        const core::NiahTable& table = view->table();
+        QCOMPARE(table.cells().size(), std::size_t(2));
+        for (const auto& c : table.cells()) {
+            QVERIFY(c.promptTokens + 8 <= 512);
+            QVERIFY2(c.denseRetrieved.value_or(false), c.generated.c_str()); // the demo model retrieves at 512 densely
+            QVERIFY(c.sparsity > 0.0);
+        }
+        QVERIFY(w.lastError().isEmpty());
+        // A click on the first cell opens its trace, with the needle annotated.
+        view->activateCell(0, 0);
+        QTRY_VERIFY_WITH_TIMEOUT(w.trace() && w.tracePath().endsWith("cell-0.sptrace"), 20000);
+        QVERIFY(w.trace()->info().annotations.contains("needle"));
+        QCOMPARE(w.trace()->info().annotations["needle"]["depth"].get<double>(), 20.0);
     }
 
     void needlePromptCarriesItsAnnotation()

@@ -10,7 +10,9 @@
 #include "run_controller.h"
 #include "shared_assets.h"
 
+#include "sparsetrace/core/niah_sweep.h"
 #include "sparsetrace/core/trace_file.h"
+#include "sparsetrace/widgets/needle_sweep_view.h"
 #include "sparsetrace/widgets/trace_runner.h"
 
 #include <QApplication>
@@ -25,6 +27,8 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <filesystem>
 
 using namespace sparsetrace;
 using explorer::MainWindow;
@@ -159,6 +163,57 @@ private slots:
         QVERIFY(f.window.lastError().isEmpty());
         QVERIFY(!f.window.trace());
         QVERIFY(!f.runs()->progressBar()->isVisible());
+    }
+
+    void sweepReportsCellsCancelsAndResumes()
+    {
+        // A needle sweep on the fake engine, with the bundled demo model's tokenizer building the
+        // prompts: progress counts cells, Cancel keeps the finished cells, a second start with
+        // the same settings resumes (finished cells are not traced again) and opens the view.
+        Fixture f;
+        f.script->layers = 4;
+        f.script->perLayer = std::chrono::milliseconds(60);
+        QTemporaryDir out;
+        core::NiahTracedSweep sweep;
+        sweep.spec.lengths = {256};
+        sweep.spec.depths = {0, 25, 50, 75, 100};
+        sweep.spec.ks = {4};
+        sweep.spec.tokensToGenerate = 4;
+        sweep.base.modelDir = SPARSETRACE_SOURCE_DIR "/resources/demo-model";
+        sweep.base.params.bq = sweep.base.params.bk = 16;
+        sweep.base.params.sinks = 16;
+        sweep.base.params.window = 32;
+        sweep.outDir = out.path().toStdString();
+        f.runs()->startSweep(sweep);
+        TraceRunner* r = f.runs()->runner();
+        Outcomes o(r);
+        QSignalSpy done(r, &TraceRunner::sweepFinished);
+        // Wait until two cells are in the table, then cancel.
+        const std::filesystem::path table = sweep.outDir / core::kNiahTableJson;
+        QTRY_VERIFY_WITH_TIMEOUT(std::filesystem::exists(table) && core::NiahTable::readJson(table).cells().size() >= 2, 20000);
+        QCOMPARE(f.runs()->progressBar()->maximum(), 5);
+        QVERIFY2(f.runs()->stageLabel()->text().startsWith("needle sweep"), qPrintable(f.runs()->stageLabel()->text()));
+        f.runs()->cancelRun();
+        QVERIFY(o.cancelled.wait(5000));
+        QCOMPARE(o.failed.count(), 0);
+        QCOMPARE(done.count(), 0);
+        const std::size_t kept = core::NiahTable::readJson(table).cells().size();
+        QVERIFY(kept >= 2 && kept < 5);
+        const int completedBefore = f.script->runsCompleted.load();
+        QCOMPARE(static_cast<std::size_t>(completedBefore), kept);
+        // The same sweep again: only the missing cells run, then the view shows all five.
+        f.runs()->startSweep(sweep);
+        QVERIFY(done.wait(20000));
+        QCOMPARE(done.first().at(1).toInt(), 5);
+        QCOMPARE(static_cast<std::size_t>(f.script->runsCompleted.load()), 5 + (static_cast<std::size_t>(completedBefore) - kept));
+        QCOMPARE(core::NiahTable::readJson(table).cells().size(), std::size_t(5));
+        widgets::NeedleSweepView* view = f.window.sweepView();
+        QTRY_VERIFY_WITH_TIMEOUT(view->hasContent(), 5000);
+        QCOMPARE(view->table().cells().size(), std::size_t(5));
+        QVERIFY(view->isVisible());
+        // Every cell kept its trace, which the view opens.
+        for (const auto& c : view->table().cells()) QVERIFY(QFileInfo::exists(view->tracePathOf(c)));
+        QVERIFY(f.window.lastError().isEmpty());
     }
 
     void secondRunDropsTheFirst()

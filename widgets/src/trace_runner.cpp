@@ -63,10 +63,11 @@ void TraceRunner::ensureRunJobs()
     c.progress = [this, epoch](std::uint64_t id, const core::Progress& p) {
         deliver(epoch, id, &m_runJob, [this, p] { emit progressChanged(p.step, p.total, QString::fromStdString(p.stage)); });
     };
-    c.finished = [this, epoch](std::uint64_t id, TraceResult trace) {
-        deliver(epoch, id, &m_runJob, [this, trace = std::move(trace)] {
+    c.finished = [this, epoch](std::uint64_t id, RunOutcome outcome) {
+        deliver(epoch, id, &m_runJob, [this, outcome = std::move(outcome)] {
             setBusy(false);
-            emit finished(TracePtr(trace));
+            if (outcome.trace) emit finished(TracePtr(outcome.trace));
+            else emit sweepFinished(QString::fromStdString(outcome.sweepFolder), outcome.cells, outcome.retrieved);
         });
     };
     c.failed = [this, epoch](std::uint64_t id, const std::string& message) {
@@ -110,23 +111,60 @@ void TraceRunner::setBusy(bool busy)
     emit busyChanged(busy);
 }
 
-std::uint64_t TraceRunner::start(TraceRunSpec spec)
+std::uint64_t TraceRunner::startJob(std::function<RunOutcome(TraceEngineInterface&, std::stop_token, const core::ProgressFn&)> job)
 {
     ensureRunJobs();
+    m_runJob = m_runs->start(std::move(job));
+    ++m_run;
+    setBusy(true);
+    return m_run;
+}
+
+std::uint64_t TraceRunner::start(TraceRunSpec spec)
+{
     const std::uint64_t serial = m_run + 1, epoch = m_epoch;
-    m_runJob = m_runs->start([this, serial, epoch, spec = std::move(spec)](TraceEngineInterface& engine, std::stop_token stop,
-                                                                          const core::ProgressFn& progress) {
+    return startJob([this, serial, epoch, spec = std::move(spec)](TraceEngineInterface& engine, std::stop_token stop,
+                                                                   const core::ProgressFn& progress) {
         const core::TraceRequest request = resolvedRequest(spec);
         core::throwIfStopped(stop);
-        return engine.trace(request, progress, stop, [this, serial, epoch](const core::ProbeReport& p) {
+        RunOutcome out;
+        out.trace = engine.trace(request, progress, stop, [this, serial, epoch](const core::ProbeReport& p) {
             QMetaObject::invokeMethod(this, [this, serial, epoch, p] {
                 if (serial == m_run && epoch == m_epoch) emit probeReported(p.k, p.preserved, p.sparsity);
             }, Qt::QueuedConnection);
         });
+        return out;
     });
-    m_run = serial;
-    setBusy(true);
-    return m_run;
+}
+
+std::uint64_t TraceRunner::startSweep(core::NiahTracedSweep sweep)
+{
+    return startJob([sweep = std::move(sweep)](TraceEngineInterface& engine, std::stop_token stop,
+                                               const core::ProgressFn& progress) mutable {
+        const std::string folder = sweep.outDir.string();
+        std::size_t done = 0, total = sweep.spec.cellCount();
+        const core::NiahTraceFn trace = [&](const core::TraceRequest& request, std::stop_token cellStop) {
+            const std::string cell = "needle sweep: cell " + std::to_string(done + 1) + " of " + std::to_string(total);
+            if (progress) progress({static_cast<int>(done), static_cast<int>(total), cell});
+            const core::ProgressFn inner = [&](const core::Progress& p) {
+                if (progress) progress({static_cast<int>(done), static_cast<int>(total),
+                                        cell + " (" + p.stage + " " + std::to_string(p.step) + "/" + std::to_string(p.total) + ")"});
+            };
+            return engine.trace(request, inner, cellStop, {});
+        };
+        const core::NiahTable table = core::runTracedNiahSweep(std::move(sweep), trace, [&](const core::NiahSweepProgress& p) {
+            done = p.done;
+            total = p.total;
+            if (progress) progress({static_cast<int>(p.done), static_cast<int>(p.total), "needle sweep"});
+        }, stop);
+        RunOutcome out;
+        out.sweepFolder = folder;
+        for (const auto& c : table.cells()) {
+            ++out.cells;
+            out.retrieved += c.retrieved ? 1 : 0;
+        }
+        return out;
+    });
 }
 
 void TraceRunner::cancel()

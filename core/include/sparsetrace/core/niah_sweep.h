@@ -7,6 +7,8 @@
 #pragma once
 
 #include "sparsetrace/core/niah.h"
+#include "sparsetrace/core/trace.h"
+#include "sparsetrace/core/trace_request.h"
 
 #include <nlohmann/json.hpp>
 
@@ -142,6 +144,24 @@ struct NiahSweepProgress {
 NiahTable runNiahSweep(const NiahSweepSpec& spec, const NiahShard& shard, const std::filesystem::path& outDir,
                        const Haystack& haystack, const TokenCounter& countTokens, const NiahCellRunner& runner,
                        const std::function<void(const NiahSweepProgress&)>& progress = {}, std::stop_token stop = {});
+
+// A sweep whose cells are traced by one tracing function with the same request settings: what
+// `sparsetrace niah` and the explorer's Run Needle Sweep both run. Every cell's request is
+// `base` with the cell's prompt, K and needle annotation; its trace is kept under
+// outDir/traces/cell-N.sptrace when keepTraces is set (the sweep view opens cells from there).
+struct NiahTracedSweep {
+    NiahSweepSpec spec; // spec.model, spec.extra are filled from `base` by runTracedNiahSweep
+    TraceRequest base;  // model folder, Stream-Attn parameters, device, dtype, random weights
+    std::string haystack = "noise"; // "noise" or a text file
+    NiahShard shard;
+    std::filesystem::path outDir;
+    bool keepTraces = true;
+};
+using NiahTraceFn = std::function<std::shared_ptr<OwnedTrace>(const TraceRequest& request, std::stop_token stop)>;
+// Validates, builds the prompts with the model folder's tokenizer, traces and scores every cell
+// of the shard not yet in outDir (resumable, as runNiahSweep).
+NiahTable runTracedNiahSweep(NiahTracedSweep sweep, const NiahTraceFn& trace,
+                             const std::function<void(const NiahSweepProgress&)>& progress = {}, std::stop_token stop = {});
 
 // Parses "2k,4k,8192" (k = 1024) and "0:100:10" (start:stop:step, inclusive) / "0,50,100" lists.
 std::vector<std::int64_t> parseNiahLengths(const std::string& text);

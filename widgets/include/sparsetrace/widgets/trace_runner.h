@@ -5,6 +5,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "sparsetrace/core/niah_sweep.h"
 #include "sparsetrace/core/prompt_source.h"
 #include "sparsetrace/core/trace_request.h"
 #include "sparsetrace/widgets/async_jobs.h"
@@ -45,6 +46,11 @@ public:
 
     // Starts a run, superseding (and stopping) any running one. Returns the run's id.
     std::uint64_t start(TraceRunSpec spec);
+    // Starts a needle-in-a-haystack sweep on the same worker and engine (a run like any other:
+    // it supersedes a running trace, Cancel stops it within one layer, and the cells finished
+    // so far stay in its folder, from where a new start with the same settings resumes).
+    // Progress counts cells; its stage names the cell and the engine's stage within it.
+    std::uint64_t startSweep(core::NiahTracedSweep sweep);
     // Asks the run to stop; it reports `cancelled` within one layer.
     void cancel();
     // A run was started and its outcome has not been delivered yet.
@@ -53,6 +59,9 @@ public:
 
     // Examines `spec` off the GUI thread; a newer call drops the older answer.
     std::uint64_t examine(TraceRunSpec spec);
+    // The id examine() returned last: the one whose answer `examined` delivers (two dialogs
+    // sharing the runner tell their answers apart by it).
+    std::uint64_t latestExamination() const { return m_examJob; }
 
     // Stops everything and joins the worker threads now (closing the window). The runner may
     // be used again afterwards: a later call starts fresh workers and engines.
@@ -62,18 +71,26 @@ signals:
     void progressChanged(int step, int total, const QString& stage);
     void probeReported(int k, bool preserved, double sparsity);
     void finished(sparsetrace::widgets::TracePtr trace);
+    // A sweep finished: its folder holds niah.json, niah.csv and traces/.
+    void sweepFinished(const QString& folder, int cells, int retrieved);
     void failed(const QString& message);
     void cancelled();
     void busyChanged(bool busy);
     void examined(const sparsetrace::widgets::TraceExamination& examination);
 
 private:
-    using TraceResult = std::shared_ptr<core::OwnedTrace>;
+    // What a run made: a trace, or a finished sweep's folder and counts.
+    struct RunOutcome {
+        std::shared_ptr<core::OwnedTrace> trace;
+        std::string sweepFolder;
+        int cells = 0, retrieved = 0;
+    };
     using ExamResult = std::shared_ptr<TraceExamination>;
-    using RunJobs = core::JobRunner<TraceEngineInterface, TraceResult>;
+    using RunJobs = core::JobRunner<TraceEngineInterface, RunOutcome>;
     using ExamJobs = core::JobRunner<TraceEngineInterface, ExamResult>;
 
     void ensureRunJobs();
+    std::uint64_t startJob(std::function<RunOutcome(TraceEngineInterface&, std::stop_token, const core::ProgressFn&)> job);
     void ensureExamJobs();
     void setBusy(bool busy);
     // Queues `f` to the GUI thread; it runs when job `id` of `epoch` is still the latest of
