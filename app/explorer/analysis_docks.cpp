@@ -41,7 +41,10 @@ void MainWindow::setupAnalysisViews()
             if (visible) m_activeView = view;
         });
         connect(view, &AnalysisView::failed, this, &MainWindow::showError);
-        connect(view, &AnalysisView::statusMessage, this, [this](const QString& m) { statusBar()->showMessage(m, 8000); });
+        // Notes of a view behind another dock, or closed, would puzzle: only those on screen show.
+        connect(view, &AnalysisView::statusMessage, this, [this, view](const QString& m) {
+            if (view->isVisible()) statusBar()->showMessage(m, 8000);
+        });
     }
     first->raise();
     resizeDocks({first}, {620}, Qt::Horizontal); // plots need room; the map keeps the rest

@@ -497,10 +497,18 @@ private slots:
         RouteView view;
         QSignalSpy ready(&view, &RouteView::routeReady);
         QSignalSpy note(&view, &AnalysisView::statusMessage);
+        // Hidden (another dock is in front): the view says why, the status bar is left alone.
         view.setTrace(test::makePlantedTrace(512));
         QVERIFY(ready.wait(10000));
         QVERIFY(!view.route());
-        QVERIFY(!note.isEmpty());
+        QVERIFY(view.statusText().contains(QStringLiteral("needle")));
+        QVERIFY(note.isEmpty());
+        // On screen: one message for the status bar too.
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.setTrace(test::makePlantedTrace(256));
+        QVERIFY(ready.wait(10000));
+        QCOMPARE(note.count(), 1);
         QVERIFY(note.last().at(0).toString().contains(QStringLiteral("needle")));
         QVERIFY(!view.hasContent());
     }

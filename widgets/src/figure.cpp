@@ -290,9 +290,19 @@ protected:
         p->setPen(QPen(frame, std::max(1.0, scale)));
         p->setBrush(Qt::NoBrush);
         p->drawRect(strip);
-        const QFontMetricsF fm(font);
-        p->setFont(font);
+        // The label reads upwards under the strip, in the axis margin; a smaller font where the
+        // margin is shorter than the word, so that it is never cut off.
         const QString label = QStringLiteral("captured");
+        QFont labelFont = font;
+        const double room = outerRect().bottom() - strip.bottom() - 6 * scale;
+        const double wide = QFontMetricsF(labelFont).horizontalAdvance(label);
+        if (wide > room && room > 0) {
+            const double shrink = std::max(0.5, room / wide);
+            if (labelFont.pointSizeF() > 0) labelFont.setPointSizeF(labelFont.pointSizeF() * shrink);
+            else labelFont.setPixelSize(std::max(1, static_cast<int>(labelFont.pixelSize() * shrink)));
+        }
+        const QFontMetricsF fm(labelFont);
+        p->setFont(labelFont);
         p->translate(strip.center().x() + fm.ascent() / 2 - fm.descent() / 2, strip.bottom() + 4 * scale);
         p->rotate(-90);
         p->drawText(QPointF(-fm.horizontalAdvance(label), 0), label);

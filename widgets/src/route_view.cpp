@@ -152,12 +152,16 @@ void RouteView::recompute()
                 m_comparison = std::move(r->comparison);
             } else {
                 m_status->setText(tr("No route: %1").arg(error));
-                emit statusMessage(tr("Routes: %1").arg(error));
+                // In the status bar only while the routes are on screen: opening a trace without
+                // a needle is not an error of the window's.
+                if (isVisible()) emit statusMessage(tr("Routes: %1").arg(error));
             }
             draw();
             emit routeReady();
         });
 }
+
+QString RouteView::statusText() const { return m_status->text(); }
 
 double RouteView::xOf(std::int64_t row) const
 {

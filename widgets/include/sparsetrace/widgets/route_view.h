@@ -34,6 +34,8 @@ public:
 
     QString title() const override { return tr("Routes"); }
     bool hasContent() const override { return m_route.has_value(); }
+    // The view's own one-line status ("No route: …", "Extracting the route…").
+    QString statusText() const;
     QString caption() const override;
     void exportView(const ExportRequest& request) const override;
 
