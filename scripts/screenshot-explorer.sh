@@ -7,7 +7,7 @@ set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 TRACE OUT.png [BUILD_DIR] [explorer args...]" >&2; exit 2; }
 trace="$(realpath "$1")"
 out="$(realpath -m "$2")"
-build="${3:-build}"
+build="${3:-build/dev}"
 shift $(( $# >= 3 ? 3 : 2 ))
 cd "$(dirname "$0")/.."
 exe="$build/app/explorer/sparsetrace-explorer"

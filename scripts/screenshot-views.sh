@@ -5,12 +5,12 @@
 # its cells compared with the same prompt at a smaller K. Writes docs/images/view-*.png.
 # Needs xvfb-run, ImageMagick's `import`, python3 and ../shared (the model and the chains).
 # Usage: scripts/screenshot-views.sh [BUILD_DIR] [MODEL_DIR]
-#   BUILD_DIR holds app/sparsetrace and app/explorer/sparsetrace-explorer (default build);
+#   BUILD_DIR holds app/sparsetrace and app/explorer/sparsetrace-explorer (default build/dev);
 #   MODEL_DIR defaults to resources/demo-model (a retriever that finds needles) and falls back to
 #   ../shared's stories260K. SPARSETRACE_CLI / SPARSETRACE_EXPLORER override the programs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build="${1:-build}"
+build="${1:-build/dev}"
 shared="${SPARSETRACE_SHARED:-../shared}"
 model="${2:-resources/demo-model}"
 [ -f "$model/config.json" ] || model="$shared/assets/models/stories260K"
@@ -65,7 +65,7 @@ PY
 shot() { # NAME ARGS...: one screenshot of the explorer window
   local name=$1; shift
   XDG_CONFIG_HOME="$config" xvfb-run -a -s "-screen 0 1600x1000x24" bash -c '
-    "$0" "${@:2}" &
+    "$0" -qwindowgeometry 1600x1000+0+0 "${@:2}" &
     pid=$!
     sleep "${SHOT_DELAY:-6}"
     import -window root "$1"

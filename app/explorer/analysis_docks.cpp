@@ -41,9 +41,10 @@ void MainWindow::setupAnalysisViews()
             if (visible) m_activeView = view;
         });
         connect(view, &AnalysisView::failed, this, &MainWindow::showError);
-        // Notes of a view behind another dock, or closed, would puzzle: only those on screen show.
+        // Notes of a view behind another tab, or closed, would puzzle: only the front view's show.
+        // (A dock behind a tab still reports isVisible(); the front one is m_activeView.)
         connect(view, &AnalysisView::statusMessage, this, [this, view](const QString& m) {
-            if (view->isVisible()) statusBar()->showMessage(m, 8000);
+            if (view == m_activeView && view->isVisible()) statusBar()->showMessage(m, 8000);
         });
     }
     first->raise();

@@ -3,7 +3,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <QColor>
 #include <QHBoxLayout>
+#include <QPalette>
 #include <QLineEdit>
 #include <QObject>
 #include <QPushButton>
@@ -35,9 +37,16 @@ inline QWidget* pathRow(QWidget* parent, QLineEdit* edit, QPushButton*& browse)
 }
 
 // Rich text: `text` (escaped) in `colour`.
-inline QString coloured(const QString& text, const char* colour)
+inline QString coloured(const QString& text, const QColor& colour)
 {
-    return QStringLiteral("<span style=\"color:%1\">%2</span>").arg(QLatin1String(colour), text.toHtmlEscaped());
+    return QStringLiteral("<span style=\"color:%1\">%2</span>").arg(colour.name(), text.toHtmlEscaped());
+}
+inline QString coloured(const QString& text, const char* colour) { return coloured(text, QColor(QLatin1String(colour))); }
+
+// Rich text in the palette's secondary colour (readable in light and dark palettes).
+inline QString muted(const QWidget* w, const QString& text)
+{
+    return coloured(text, w->palette().color(QPalette::PlaceholderText));
 }
 
 } // namespace sparsetrace::explorer

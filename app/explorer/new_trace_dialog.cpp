@@ -311,7 +311,7 @@ void NewTraceDialog::showExamination(const widgets::TraceExamination& e)
     if (e.model) {
         const QString summary = QString::fromStdString(e.model->describe());
         m_modelStatus->setText(e.modelError.isEmpty() ? coloured(summary, "#1a7f37")
-                                                      : coloured(summary, "#444") + QStringLiteral("<br>") + coloured(e.modelError, "#b42318"));
+                                                      : muted(this, summary) + QStringLiteral("<br>") + coloured(e.modelError, "#b42318"));
         m_chat->setEnabled(e.model->chatTemplate);
     } else {
         m_modelStatus->setText(coloured(e.modelError, "#b42318"));
@@ -325,7 +325,7 @@ void NewTraceDialog::showExamination(const widgets::TraceExamination& e)
         const core::TraceEstimate& est = *e.estimate;
         const QString line = tr("Estimate: %1").arg(QString::fromStdString(est.summary));
         if (est.fits) {
-            m_estimate->setText(coloured(line, "#1a1a1a"));
+            m_estimate->setText(line.toHtmlEscaped());
             m_startable = true;
         } else {
             m_estimate->setText(coloured(tr("Refused: the run needs about %1 but only %2 is free on %3. Try a shorter prompt, "
@@ -334,7 +334,7 @@ void NewTraceDialog::showExamination(const widgets::TraceExamination& e)
                                                   QString::fromStdString(core::formatBytes(static_cast<double>(est.availableBytes))),
                                                   m_device->currentData().toString()),
                                          "#b42318") +
-                                 QStringLiteral("<br>") + coloured(line, "#444"));
+                                 QStringLiteral("<br>") + muted(this, line));
         }
     }
     m_examined = true;

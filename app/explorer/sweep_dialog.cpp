@@ -246,7 +246,7 @@ void SweepDialog::showExamination(const widgets::TraceExamination& e)
     if (e.model) {
         const QString summary = QString::fromStdString(e.model->describe());
         m_modelStatus->setText(e.modelError.isEmpty() ? coloured(summary, "#1a7f37")
-                                                      : coloured(summary, "#444") + QStringLiteral("<br>") + coloured(e.modelError, "#b42318"));
+                                                      : muted(this, summary) + QStringLiteral("<br>") + coloured(e.modelError, "#b42318"));
     } else {
         m_modelStatus->setText(coloured(e.modelError, "#b42318"));
     }
@@ -267,9 +267,9 @@ void SweepDialog::showExamination(const widgets::TraceExamination& e)
                                  .arg(cells)
                                  .arg(total < 120 ? tr("%1 s").arg(std::ceil(total)) : tr("%1 min").arg(std::ceil(total / 60)));
         m_startable = est.fits;
-        m_estimate->setText(est.fits ? coloured(line, "#1a1a1a")
+        m_estimate->setText(est.fits ? line.toHtmlEscaped()
                                      : coloured(tr("Refused: the longest cell does not fit on this device."), "#b42318") +
-                                           QStringLiteral("<br>") + coloured(line, "#444"));
+                                           QStringLiteral("<br>") + muted(this, line));
     }
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(m_startable);
     emit examinationShown();

@@ -124,6 +124,19 @@ core::NiahSweepSpec sweepSpec()
     return spec;
 }
 
+core::NiahTable sweepTable();
+
+// Writes sweepTable() into `dir` and opens it in `view`, shown at 900 x 600.
+bool showSweepTable(NeedleSweepView& view, const QTemporaryDir& dir)
+{
+    sweepTable().writeJson(std::filesystem::path(dir.path().toStdString()) / core::kNiahTableJson);
+    view.resize(900, 600);
+    view.show();
+    QSignalSpy loaded(&view, &NeedleSweepView::sweepLoaded);
+    view.openSweep(dir.path());
+    return loaded.wait(10000);
+}
+
 // K = 4: retrieved where (length index + depth index) is even, cell (1, 2) not run; K = 8: all
 // retrieved. Cell (0, 0) of K = 4 kept its trace under traces/.
 core::NiahTable sweepTable()
@@ -340,13 +353,8 @@ private slots:
     void sweepCellsTakeTheExpectedColours()
     {
         QTemporaryDir dir;
-        sweepTable().writeJson(std::filesystem::path(dir.path().toStdString()) / core::kNiahTableJson);
         NeedleSweepView view;
-        view.resize(900, 600);
-        view.show();
-        QSignalSpy loaded(&view, &NeedleSweepView::sweepLoaded);
-        view.openSweep(dir.path());
-        QVERIFY(loaded.wait(10000));
+        QVERIFY(showSweepTable(view, dir));
         QVERIFY(view.hasContent());
         QCOMPARE(view.kSelector()->count(), 2);
         QCOMPARE(view.currentK(), 8); // the largest K first
@@ -366,6 +374,32 @@ private slots:
         for (int li = 0; li < 2; ++li)
             for (int di = 0; di < 3; ++di) QVERIFY(near(sampled(view.plot(), view.cellCentre(li, di)), hit));
         checkExports(view, {QStringLiteral("context length (tokens)"), QStringLiteral("needle depth")});
+    }
+
+    void plotsFollowADarkPaletteAndExportOnWhite()
+    {
+        QTemporaryDir dir;
+        NeedleSweepView view;
+        QVERIFY(showSweepTable(view, dir));
+        const QColor darkBase(0x20, 0x22, 0x25), lightText(0xe8, 0xe8, 0xe8);
+        QPalette dark = view.palette();
+        for (auto role : {QPalette::Base, QPalette::Window}) dark.setColor(role, darkBase);
+        for (auto role : {QPalette::Text, QPalette::WindowText}) dark.setColor(role, lightText);
+        view.setPalette(dark); // as when the system switches to a dark theme
+        QCoreApplication::processEvents();
+        QCOMPARE(view.plot()->xAxis->tickLabelColor(), lightText);
+        QCOMPARE(view.plot()->xAxis->labelColor(), lightText);
+        view.plot()->replot();
+        const QImage screen = view.plot()->toPixmap(400, 300).toImage();
+        QVERIFY2(near(screen.pixelColor(2, 2), darkBase), qPrintable(screen.pixelColor(2, 2).name()));
+        // A figure for a paper stays black on white, and the screen keeps its dark colours.
+        QTemporaryDir out;
+        const QString png = out.filePath("dark.png");
+        view.exportView({png, QSize(800, 600), 100});
+        const QImage exported(png);
+        QVERIFY(near(exported.pixelColor(2, 2), Qt::white));
+        QVERIFY(near(exported.pixelColor(exported.width() - 3, exported.height() - 3), Qt::white));
+        QCOMPARE(view.plot()->xAxis->tickLabelColor(), lightText);
     }
 
     void clickingACellOpensItsTrace()

@@ -11,6 +11,9 @@
 #include <QApplication>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include "sparsetrace/widgets/route_view.h"
+
+#include <QStatusBar>
 #include <QtTest>
 
 using namespace sparsetrace;
@@ -90,6 +93,28 @@ private slots:
         QTest::keyClick(w.map(), Qt::Key_End);
         QTRY_COMPARE(w.map()->snapshot()->head, heads - 1);
         QVERIFY(w.recentFiles().first().endsWith("sample-small.sptrace"));
+    }
+
+    void hiddenViewsDoNotTalkInTheStatusBar()
+    {
+        // A trace without a needle: the routes view (behind the anchors tab) has no route, and
+        // says so in its own pane, not in the window's status bar.
+        explorer::MainWindow w;
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY(w.showAnalysisView(QStringLiteral("anchors")));
+        QSignalSpy loaded(&w, &explorer::MainWindow::traceLoaded);
+        QSignalSpy routed(w.routeView(), &widgets::RouteView::routeReady);
+        w.openFile(fixture("sample-small.sptrace"));
+        QVERIFY(loaded.wait(10000));
+        QVERIFY(routed.wait(10000));
+        QCoreApplication::processEvents();
+        QVERIFY(w.routeView()->statusText().contains(QStringLiteral("needle")));
+        QVERIFY2(!w.statusBar()->currentMessage().contains(QStringLiteral("Routes")), qPrintable(w.statusBar()->currentMessage()));
+        // In front, it does.
+        QVERIFY(w.showAnalysisView(QStringLiteral("routes")));
+        w.openFile(fixture("sample-small.sptrace"));
+        QTRY_VERIFY_WITH_TIMEOUT(w.statusBar()->currentMessage().contains(QStringLiteral("Routes")), 10000);
     }
 
     void comparisonOfTheSameTrace()

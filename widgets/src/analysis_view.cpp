@@ -4,6 +4,7 @@
 
 #include "sparsetrace/core/error.h"
 
+#include <QEvent>
 #include <QFontMetricsF>
 #include <QPainter>
 #include <QPicture>
@@ -41,6 +42,82 @@ QColor categoricalColor(int i, int n)
     return QColor::fromHsvF(static_cast<float>(hue), 0.75f, static_cast<float>(value));
 }
 
+namespace {
+
+// Paints a plot's background, axes, grid and legend in `palette`'s colours.
+void applyPlotColours(QCustomPlot* plot, const QPalette& palette)
+{
+    const QColor text = palette.color(QPalette::Active, QPalette::Text);
+    const QColor base = palette.color(QPalette::Active, QPalette::Base);
+    QColor grid = text;
+    grid.setAlpha(45);
+    plot->setBackground(base);
+    for (QCPAxisRect* rect : plot->axisRects())
+        for (QCPAxis* axis : rect->axes()) {
+            axis->setBasePen(QPen(text, 0));
+            axis->setTickPen(QPen(text, 0));
+            axis->setSubTickPen(QPen(text, 0));
+            axis->setTickLabelColor(text);
+            axis->setLabelColor(text);
+            axis->grid()->setPen(QPen(grid, 0, Qt::DotLine));
+        }
+    for (int i = 0; i < plot->plotLayout()->elementCount(); ++i)
+        if (auto* scale = qobject_cast<QCPColorScale*>(plot->plotLayout()->elementAt(i))) {
+            scale->axis()->setBasePen(QPen(text, 0));
+            scale->axis()->setTickPen(QPen(text, 0));
+            scale->axis()->setSubTickPen(QPen(text, 0));
+            scale->axis()->setTickLabelColor(text);
+            scale->axis()->setLabelColor(text);
+        }
+    QColor legendBack = base;
+    legendBack.setAlpha(215);
+    plot->legend->setBrush(legendBack);
+    plot->legend->setBorderPen(QPen(text, 0));
+    plot->legend->setTextColor(text);
+}
+
+// Re-colours its plot when the application's palette changes (the system went dark or light).
+class PaletteFollower : public QObject {
+public:
+    static constexpr const char* kName = "sparsetrace-palette-follower";
+    explicit PaletteFollower(QCustomPlot* plot) : QObject(plot), m_plot(plot)
+    {
+        setObjectName(QLatin1String(kName));
+        plot->installEventFilter(this);
+    }
+    bool eventFilter(QObject* watched, QEvent* event) override
+    {
+        if (watched == m_plot && event->type() == QEvent::PaletteChange) {
+            applyPlotColours(m_plot, m_plot->palette());
+            m_plot->replot(QCustomPlot::rpQueuedReplot);
+        }
+        return false;
+    }
+
+private:
+    QCustomPlot* m_plot;
+};
+
+// Light colours for the duration of an export (figures are printed on white), then the screen's.
+class LightForExport {
+public:
+    explicit LightForExport(QCustomPlot* plot) : m_plot(plot)
+    {
+        QPalette light;
+        light.setColor(QPalette::Text, Qt::black);
+        light.setColor(QPalette::Base, Qt::white);
+        applyPlotColours(plot, light);
+    }
+    ~LightForExport() { applyPlotColours(m_plot, m_plot->palette()); }
+    LightForExport(const LightForExport&) = delete;
+    LightForExport& operator=(const LightForExport&) = delete;
+
+private:
+    QCustomPlot* m_plot;
+};
+
+} // namespace
+
 void styleAnalysisPlot(QCustomPlot* plot)
 {
     QFont font(QStringLiteral("DejaVu Sans"));
@@ -58,6 +135,9 @@ void styleAnalysisPlot(QCustomPlot* plot)
         }
     plot->legend->setFont(font);
     plot->setNoAntialiasingOnDrag(true);
+    applyPlotColours(plot, plot->palette());
+    // (By name: PaletteFollower has no Q_OBJECT, so findChild<PaletteFollower*> would match any child.)
+    if (!plot->findChild<QObject*>(QLatin1String(PaletteFollower::kName), Qt::FindDirectChildrenOnly)) new PaletteFollower(plot);
 }
 
 void exportPlots(const ExportRequest& request, const QString& caption, const QString& description,
@@ -88,6 +168,7 @@ void exportPlots(const ExportRequest& request, const QString& caption, const QSt
             const int w = std::max(16, static_cast<int>(cellW / scale)), h = std::max(16, static_cast<int>(cellH / scale));
             QPicture picture;
             {
+                const LightForExport light(plots[i]);
                 QCPPainter painter(&picture);
                 plots[i]->toPainter(&painter, w, h);
             }

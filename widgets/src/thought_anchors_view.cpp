@@ -208,7 +208,7 @@ ThoughtAnchorsView::ThoughtAnchorsView(QWidget* parent)
     connect(m_list, &QTableView::clicked, this, [this](const QModelIndex& i) { activateSentence(m_model->sentenceAt(i.row())); });
     for (QCustomPlot* plot : {m_categoryPlot, m_kurtosisPlot}) {
         styleAnalysisPlot(plot);
-        plot->setMinimumHeight(160);
+        plot->setMinimumHeight(200);
     }
     // Text and ranked list above, the two plots side by side below.
     auto* top = new QSplitter(Qt::Horizontal, this);
@@ -368,6 +368,7 @@ void ThoughtAnchorsView::fillText()
         cursor.insertText(QStringLiteral("■ "), chip);
         QTextCharFormat body;
         body.setBackground(sentenceColor(i));
+        body.setForeground(QColor(Qt::black)); // the backgrounds are light in dark palettes too
         body.setToolTip(tr("sentence %1 · receiver score %2 · %3").arg(i).arg(scoreText(m_analysis->receiver[i]),
                                                                           QString::fromStdString(category)));
         cursor.insertText(piece(s.chars.start, s.chars.end), body);
@@ -394,7 +395,11 @@ void ThoughtAnchorsView::fillCategoryPlot()
             if (m_analysis->categories[i] == category && std::isfinite(m_analysis->receiver[i])) values.push_back(m_analysis->receiver[i]);
         const bool present = std::count(m_analysis->categories.begin(), m_analysis->categories.end(), category) > 0;
         if (!present) continue;
-        ticker->addTick(x, QString::fromStdString(category).replace('_', ' '));
+        // Two lines ("problem\nsetup"), upright when they fit, else turned: the boxes keep height.
+        QString label = QString::fromStdString(category).replace('_', ' ');
+        const qsizetype space = label.indexOf(' ');
+        if (space > 0) label[space] = '\n';
+        ticker->addTick(x, label);
         if (!values.empty()) {
             std::sort(values.begin(), values.end());
             boxes->addData(x, values.front(), quantile(values, 0.25), quantile(values, 0.5), quantile(values, 0.75), values.back());
@@ -414,7 +419,7 @@ void ThoughtAnchorsView::fillCategoryPlot()
         x += 1;
     }
     plot->xAxis->setTicker(ticker);
-    plot->xAxis->setTickLabelRotation(x > 5 ? 30 : 0);
+    plot->xAxis->setTickLabelRotation(x > 4 ? -90 : 0);
     plot->xAxis->setRange(-0.6, std::max(0.6, x - 0.4));
     plot->xAxis->setLabel(tr("sentence category (%1)").arg(m_analysis->categorySource));
     plot->yAxis->setLabel(tr("receiver score"));
@@ -435,7 +440,7 @@ void ThoughtAnchorsView::fillKurtosisPlot()
     all->setLineStyle(QCPGraph::lsNone);
     all->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QColor(0x88, 0x88, 0x88), 5));
     auto* receivers = new QCPGraph(plot->xAxis, plot->yAxis);
-    receivers->setName(tr("receiver heads (top %1, layer 0 excluded)").arg(m_analysis->heads.size()));
+    receivers->setName(tr("receiver heads (top %1)").arg(m_analysis->heads.size()));
     receivers->setLineStyle(QCPGraph::lsNone);
     receivers->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, QColor(0xd0, 0x30, 0x30), 7));
     QVector<double> ax, ay, rx, ry;
