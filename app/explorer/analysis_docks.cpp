@@ -134,15 +134,13 @@ void MainWindow::showExportViewDialog()
         showError(tr("Nothing to export"), tr("Show an analysis view (thought anchors, needle sweep or routes) with content first."));
         return;
     }
-    // Size and resolution are those of the last figure export (File > Export Figure).
-    QSettings settings;
+    // The same size and resolution choices as File > Export Figure, remembered across both.
     const QString name = m_activeView->title().toLower().replace(' ', '-') + QStringLiteral(".png");
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export %1").arg(m_activeView->title()),
-                                                      QFileInfo(settings.value("export/path", QDir::home().filePath(name)).toString()).dir().filePath(name),
-                                                      tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"));
-    if (path.isEmpty()) return;
-    exportView(path, QSize(settings.value("export/width", 1600).toInt(), settings.value("export/height", 1200).toInt()),
-               settings.value("export/dpi", 200).toDouble());
+    const QString dir = QFileInfo(QSettings().value("exportView/path", QSettings().value("export/path", QDir::home().filePath(name))).toString()).dir().path();
+    const auto choice = askExport(tr("Export %1").arg(m_activeView->title()), QDir(dir).filePath(name));
+    if (!choice) return;
+    QSettings().setValue("exportView/path", choice->path);
+    exportView(choice->path, choice->size, choice->dpi);
 }
 
 } // namespace sparsetrace::explorer

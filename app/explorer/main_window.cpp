@@ -408,17 +408,13 @@ void MainWindow::exportFigure(const QString& path, QSize size, double dpi)
     }
 }
 
-void MainWindow::showExportDialog()
+std::optional<MainWindow::ExportChoice> MainWindow::askExport(const QString& title, const QString& suggestedPath)
 {
-    if (!m_map->snapshot()) {
-        showError(tr("Nothing to export"), tr("Open a trace first."));
-        return;
-    }
     QSettings settings;
     QDialog dialog(this);
-    dialog.setWindowTitle(tr("Export Figure"));
+    dialog.setWindowTitle(title);
     auto* form = new QFormLayout(&dialog);
-    auto* pathEdit = new QLineEdit(settings.value("export/path", QDir::home().filePath("attention.png")).toString(), &dialog);
+    auto* pathEdit = new QLineEdit(suggestedPath, &dialog);
     auto* browse = new QPushButton(tr("Browse…"), &dialog);
     auto* pathRow = new QHBoxLayout;
     pathRow->addWidget(pathEdit, 1);
@@ -440,18 +436,29 @@ void MainWindow::showExportDialog()
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel, &dialog);
     form->addRow(buttons);
     connect(browse, &QPushButton::clicked, &dialog, [&] {
-        const QString p = QFileDialog::getSaveFileName(&dialog, tr("Export figure"), pathEdit->text(),
+        const QString p = QFileDialog::getSaveFileName(&dialog, title, pathEdit->text(),
                                                        tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"));
         if (!p.isEmpty()) pathEdit->setText(p);
     });
     connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    if (dialog.exec() != QDialog::Accepted) return;
-    settings.setValue("export/path", pathEdit->text());
+    if (dialog.exec() != QDialog::Accepted) return std::nullopt;
     settings.setValue("export/width", width->value());
     settings.setValue("export/height", height->value());
     settings.setValue("export/dpi", dpi->value());
-    exportFigure(pathEdit->text(), QSize(width->value(), height->value()), dpi->value());
+    return ExportChoice{pathEdit->text(), QSize(width->value(), height->value()), static_cast<double>(dpi->value())};
+}
+
+void MainWindow::showExportDialog()
+{
+    if (!m_map->snapshot()) {
+        showError(tr("Nothing to export"), tr("Open a trace first."));
+        return;
+    }
+    const auto choice = askExport(tr("Export Figure"), QSettings().value("export/path", QDir::home().filePath("attention.png")).toString());
+    if (!choice) return;
+    QSettings().setValue("export/path", choice->path);
+    exportFigure(choice->path, choice->size, choice->dpi);
 }
 
 void MainWindow::setTracePath(const QString& path)

@@ -7,16 +7,19 @@
 #include "sparsetrace/widgets/async_jobs.h"
 #include "sparsetrace/widgets/figure.h"
 
-#include <QMainWindow>
-#include <QPointer>
 #include <QList>
+#include <QMainWindow>
+#include <QMessageBox>
 #include <QPoint>
+#include <QPointer>
+#include <QSize>
 
+#include <optional>
+
+class QAction;
 class QActionGroup;
 class QLabel;
 class QMenu;
-#include <QMessageBox>
-class QAction;
 
 namespace sparsetrace::widgets {
 class AttentionMapWidget;
@@ -98,6 +101,13 @@ private:
     void addRecent(const QString& path);
     void rebuildRecentMenu();
     void showExportDialog();
+    // The export dialog of Export Figure and Export View: file, width, height, resolution.
+    struct ExportChoice {
+        QString path;
+        QSize size;
+        double dpi = 200;
+    };
+    std::optional<ExportChoice> askExport(const QString& title, const QString& suggestedPath);
     void updateTitle();
 
     widgets::TraceLoader* m_loader;

@@ -1,5 +1,6 @@
 // The explorer window: loading in a worker, a broken file shows one clear message and leaves
-// the previous trace open, keys on the map scrub heads, recent files are remembered.
+// the previous trace open, keys on the map scrub heads, recent files are remembered, a dropped
+// file opens, hidden analysis views stay quiet, and Export View asks for size and resolution.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "main_window.h"
 
@@ -7,13 +8,20 @@
 
 #include "sparsetrace/widgets/attention_map_widget.h"
 #include "sparsetrace/widgets/layer_head_selection.h"
-
-#include <QApplication>
-#include <QSignalSpy>
-#include <QStandardPaths>
 #include "sparsetrace/widgets/route_view.h"
 
+#include <QAction>
+#include <QApplication>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QLineEdit>
+#include <QMimeData>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStandardPaths>
 #include <QStatusBar>
+#include <QTemporaryDir>
 #include <QtTest>
 
 using namespace sparsetrace;
@@ -93,6 +101,62 @@ private slots:
         QTest::keyClick(w.map(), Qt::Key_End);
         QTRY_COMPARE(w.map()->snapshot()->head, heads - 1);
         QVERIFY(w.recentFiles().first().endsWith("sample-small.sptrace"));
+    }
+
+    void droppedFileOpens()
+    {
+        explorer::MainWindow w;
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QSignalSpy loaded(&w, &explorer::MainWindow::traceLoaded);
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(fixture("sample-small.sptrace"))});
+        const QPoint at(w.width() / 2, w.height() / 2);
+        QDragEnterEvent enter(at, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&w, &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(at), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&w, &drop);
+        QVERIFY(loaded.wait(10000));
+        QVERIFY(w.tracePath().endsWith("sample-small.sptrace"));
+        // Something that is not a file is refused at the door.
+        QMimeData text;
+        text.setText(QStringLiteral("not a file"));
+        QDragEnterEvent refused(at, Qt::CopyAction, &text, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&w, &refused);
+        QVERIFY(!refused.isAccepted());
+    }
+
+    void exportViewAsksSizeAndResolution()
+    {
+        explorer::MainWindow w;
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY(w.showAnalysisView(QStringLiteral("routes")));
+        QSignalSpy routed(w.routeView(), &widgets::RouteView::routeReady);
+        w.openFile(QStringLiteral(SPARSETRACE_SOURCE_DIR "/resources/demo/needle-retrieved.sptrace"));
+        QVERIFY(routed.wait(20000));
+        QVERIFY(w.routeView()->hasContent());
+        QTemporaryDir dir;
+        const QString png = dir.filePath("route.png");
+        bool answered = false;
+        QTimer::singleShot(300, &w, [&] {
+            auto* d = qobject_cast<QDialog*>(QApplication::activeModalWidget());
+            if (!d) return;
+            d->findChild<QLineEdit*>()->setText(png);
+            const auto spins = d->findChildren<QSpinBox*>();
+            if (spins.size() != 3) return;
+            spins[0]->setValue(640);
+            spins[1]->setValue(480);
+            spins[2]->setValue(100);
+            answered = true;
+            d->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Save)->click();
+        });
+        for (QAction* a : w.findChildren<QAction*>())
+            if (a->text() == QStringLiteral("Export &View…")) a->trigger();
+        QVERIFY(answered);
+        QCOMPARE(QImage(png).size(), QSize(640, 480));
+        QVERIFY(w.lastError().isEmpty());
     }
 
     void hiddenViewsDoNotTalkInTheStatusBar()
