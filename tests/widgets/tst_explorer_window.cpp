@@ -9,6 +9,7 @@
 #include "sparsetrace/widgets/attention_map_widget.h"
 #include "sparsetrace/widgets/layer_head_selection.h"
 #include "sparsetrace/widgets/route_view.h"
+#include "sparsetrace/widgets/trace_text_view.h"
 
 #include <QAction>
 #include <QApplication>
@@ -16,6 +17,7 @@
 #include <QDialogButtonBox>
 #include <QLineEdit>
 #include <QMimeData>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -25,6 +27,7 @@
 #include <QtTest>
 
 using namespace sparsetrace;
+using widgets::BlockHit;
 
 namespace {
 QString fixture(const char* name) { return QString::fromStdString((test::fixturesDir() / "traces" / name).string()); }
@@ -101,6 +104,41 @@ private slots:
         QTest::keyClick(w.map(), Qt::Key_End);
         QTRY_COMPARE(w.map()->snapshot()->head, heads - 1);
         QVERIFY(w.recentFiles().first().endsWith("sample-small.sptrace"));
+    }
+
+    void mapAndTextAreLinkedBothWays()
+    {
+        explorer::MainWindow w;
+        w.resize(1200, 800);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QSignalSpy shown(&w, &explorer::MainWindow::snapshotShown);
+        w.openFile(fixture("sample-small.sptrace"));
+        QTRY_VERIFY(shown.count() > 0);
+        w.map()->repaint();
+        // A click on a kept block locks it: the text view highlights its query and key spans.
+        const QRectF r = w.map()->mapRect();
+        BlockHit hit;
+        for (double fy = 0.9; fy > 0.1 && !hit.valid; fy -= 0.05) {
+            const QPointF p(r.left() + 3, r.top() + r.height() * fy); // the sink column of a late row
+            const BlockHit h = w.map()->hitAt(p);
+            if (h.valid && h.causal) {
+                QTest::mouseClick(w.map(), Qt::LeftButton, {}, p.toPoint());
+                hit = h;
+            }
+        }
+        QVERIFY(hit.valid);
+        QVERIFY(w.map()->locked());
+        const auto q = w.trace()->info().rowQueries(hit.row);
+        QVERIFY(w.textView()->laidOut(q[0]));
+        QVERIFY(w.textView()->laidOut(0)); // the sink keys
+        QVERIFY(w.textView()->editor()->extraSelections().size() >= 2);
+        // Selecting text highlights those tokens on the map.
+        QTextCursor c(w.textView()->editor()->document());
+        c.setPosition(w.textView()->charRange(3).first);
+        c.setPosition(w.textView()->charRange(5).second, QTextCursor::KeepAnchor);
+        w.textView()->editor()->setTextCursor(c);
+        QCOMPARE(w.map()->highlightedTokens(), std::make_pair(std::int64_t(3), std::int64_t(5)));
     }
 
     void droppedFileOpens()

@@ -75,9 +75,22 @@ private slots:
         TraceTextView view;
         view.setTrace(t);
         QCOMPARE(view.windowLast() - view.windowFirst() + 1, TraceTextView::kWindowTokens);
+        // A cell whose keys are far from its queries: both spans are laid out, not what lies between.
         view.showSpans(20000, 20031, 640, 671);
-        QVERIFY(view.windowFirst() <= 20000 && view.windowLast() >= 20031);
+        QVERIFY(view.laidOut(20000) && view.laidOut(20031));
+        QVERIFY(view.laidOut(640) && view.laidOut(671));
         QVERIFY(view.charRange(20000).first >= 0);
+        QVERIFY(view.charRange(640).first >= 0 && view.charRange(640).first < view.charRange(20000).first);
+        QCOMPARE(view.tokenAt(view.charRange(650).first), 650);
+        QCOMPARE(view.tokenAt(view.charRange(20010).first), 20010);
+        QCOMPARE(view.charRange(10000).first, -1); // between the two halves
+        QVERIFY(view.editor()->toPlainText().contains(QStringLiteral("tokens …]")));
+        // Both spans are highlighted: key (blue) and query (orange) selections.
+        QVERIFY(view.editor()->extraSelections().size() >= 2);
+        // Near each other: one window holds both.
+        view.showSpans(26000, 26031, 25000, 25031);
+        QCOMPARE(view.windowLast() - view.windowFirst() + 1, TraceTextView::kWindowTokens);
+        QVERIFY(view.laidOut(25000) && view.laidOut(26031));
         QCOMPARE(view.charRange(100).first, -1); // outside the window
         view.jumpTo(32767);
         QCOMPARE(view.windowLast(), 32767);

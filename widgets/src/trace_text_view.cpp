@@ -74,8 +74,6 @@ void TraceTextView::setTrace(TracePtr trace)
     m_hitAt = -1;
     const auto n = m_trace ? static_cast<std::int64_t>(m_trace->info().tokens.size()) : 0;
     m_jump->setRange(0, static_cast<int>(std::max<std::int64_t>(0, n - 1)));
-    m_first = 0;
-    m_last = -1;
     layoutWindow(0);
     if (m_trace) {
         const auto& info = m_trace->info();
@@ -85,10 +83,10 @@ void TraceTextView::setTrace(TracePtr trace)
     }
 }
 
-void TraceTextView::layoutWindow(std::int64_t centre)
+void TraceTextView::layoutWindow(std::int64_t centre, std::int64_t second)
 {
     m_updating = true;
-    m_offsets.clear();
+    m_segments.clear();
     if (!m_trace) {
         m_edit->clear();
         m_updating = false;
@@ -96,48 +94,83 @@ void TraceTextView::layoutWindow(std::int64_t centre)
     }
     const auto& tokens = m_trace->info().tokens;
     const auto n = static_cast<std::int64_t>(tokens.size());
-    m_first = std::clamp<std::int64_t>(centre - kWindowTokens / 2, 0, std::max<std::int64_t>(0, n - kWindowTokens));
-    m_last = std::min(n, m_first + kWindowTokens) - 1;
-    QString text;
-    if (m_first > 0) text += tr("[… %1 tokens before]\n").arg(m_first);
-    for (std::int64_t t = m_first; t <= m_last; ++t) {
-        m_offsets.push_back(static_cast<int>(text.size()));
-        text += displayToken(tokens.strings[static_cast<std::size_t>(t)]);
+    auto window = [n](std::int64_t c, std::int64_t size) {
+        const std::int64_t first = std::clamp<std::int64_t>(c - size / 2, 0, std::max<std::int64_t>(0, n - size));
+        return std::pair{first, std::min(n, first + size) - 1};
+    };
+    // One window of kWindowTokens around the focus; two halves when a second focus (the key
+    // span of a hovered cell) lies too far away to share it. Both show, with the gap counted.
+    std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
+    if (second < 0 || std::abs(second - centre) < kWindowTokens * 3 / 4) {
+        ranges.push_back(window(second < 0 ? centre : (centre + second) / 2, kWindowTokens));
+    } else {
+        ranges.push_back(window(std::min(centre, second), kWindowTokens / 2));
+        ranges.push_back(window(std::max(centre, second), kWindowTokens / 2));
+        if (ranges[1].first <= ranges[0].second + 1) ranges = {{ranges[0].first, ranges[1].second}};
     }
-    m_offsets.push_back(static_cast<int>(text.size()));
-    if (m_last < n - 1) text += tr("\n[… %1 tokens after]").arg(n - 1 - m_last);
+    QString text;
+    std::int64_t next = 0; // the first token not yet laid out or skipped
+    for (const auto& [first, last] : ranges) {
+        if (first > next) text += (next == 0 ? tr("[… %1 tokens before]\n") : tr("\n[… %1 tokens …]\n")).arg(first - next);
+        Segment seg;
+        seg.first = first;
+        seg.last = last;
+        for (std::int64_t t = first; t <= last; ++t) {
+            seg.offsets.push_back(static_cast<int>(text.size()));
+            text += displayToken(tokens.strings[static_cast<std::size_t>(t)]);
+        }
+        seg.offsets.push_back(static_cast<int>(text.size()));
+        m_segments.push_back(std::move(seg));
+        next = last + 1;
+    }
+    if (next < n) text += tr("\n[… %1 tokens after]").arg(n - next);
     m_edit->setPlainText(text);
     m_updating = false;
     applyHighlights();
 }
 
+std::int64_t TraceTextView::windowFirst() const { return m_segments.empty() ? 0 : m_segments.front().first; }
+std::int64_t TraceTextView::windowLast() const { return m_segments.empty() ? -1 : m_segments.back().last; }
+
+bool TraceTextView::laidOut(std::int64_t token) const
+{
+    return std::any_of(m_segments.begin(), m_segments.end(), [token](const Segment& s) { return token >= s.first && token <= s.last; });
+}
+
 std::int64_t TraceTextView::tokenAt(int charPos) const
 {
-    if (m_offsets.size() < 2 || charPos < m_offsets.front() || charPos >= m_offsets.back()) return -1;
-    auto it = std::upper_bound(m_offsets.begin(), m_offsets.end(), charPos);
-    return m_first + (it - m_offsets.begin()) - 1;
+    for (const Segment& s : m_segments) {
+        if (s.offsets.size() < 2 || charPos < s.offsets.front() || charPos >= s.offsets.back()) continue;
+        auto it = std::upper_bound(s.offsets.begin(), s.offsets.end(), charPos);
+        return s.first + (it - s.offsets.begin()) - 1;
+    }
+    return -1;
 }
 
 std::pair<int, int> TraceTextView::charRange(std::int64_t token) const
 {
-    if (token < m_first || token > m_last) return {-1, -1};
-    const auto i = static_cast<std::size_t>(token - m_first);
-    return {m_offsets[i], m_offsets[i + 1]};
+    for (const Segment& s : m_segments)
+        if (token >= s.first && token <= s.last) {
+            const auto i = static_cast<std::size_t>(token - s.first);
+            return {s.offsets[i], s.offsets[i + 1]};
+        }
+    return {-1, -1};
 }
 
 void TraceTextView::applyHighlights()
 {
     QList<QTextEdit::ExtraSelection> extras;
-    auto add = [&](std::int64_t a, std::int64_t b, QColor colour) {
-        a = std::max(a, m_first);
-        b = std::min(b, m_last);
-        if (b < a) return;
-        QTextEdit::ExtraSelection sel;
-        sel.format.setBackground(colour);
-        sel.cursor = QTextCursor(m_edit->document());
-        sel.cursor.setPosition(charRange(a).first);
-        sel.cursor.setPosition(charRange(b).second, QTextCursor::KeepAnchor);
-        extras << sel;
+    auto add = [&](std::int64_t a0, std::int64_t b0, QColor colour) {
+        for (const Segment& s : m_segments) {
+            const std::int64_t a = std::max(a0, s.first), b = std::min(b0, s.last);
+            if (b < a) continue;
+            QTextEdit::ExtraSelection sel;
+            sel.format.setBackground(colour);
+            sel.cursor = QTextCursor(m_edit->document());
+            sel.cursor.setPosition(charRange(a).first);
+            sel.cursor.setPosition(charRange(b).second, QTextCursor::KeepAnchor);
+            extras << sel;
+        }
     };
     if (m_trace && m_trace->info().generatedTokens > 0)
         add(m_trace->info().promptTokens, static_cast<std::int64_t>(m_trace->info().tokens.size()) - 1, QColor(120, 200, 120, 60));
@@ -153,9 +186,12 @@ void TraceTextView::showSpans(std::int64_t qFirst, std::int64_t qLast, std::int6
     m_qLast = qLast;
     m_kFirst = kFirst;
     m_kLast = kLast;
-    if (qLast >= qFirst && (qFirst < m_first || qLast > m_last)) layoutWindow(qFirst);
+    // Lay out again when the query span, or the start of the key span, is not on the page.
+    const bool keyShown = kLast < kFirst || laidOut(kFirst);
+    if (qLast >= qFirst && (!laidOut(qFirst) || !laidOut(qLast) || !keyShown))
+        layoutWindow(qFirst, kLast >= kFirst ? kFirst : -1);
     else applyHighlights();
-    const auto [a, b] = charRange(std::clamp(qFirst, m_first, std::max(m_first, m_last)));
+    const auto [a, b] = charRange(qFirst);
     if (a >= 0) {
         QTextCursor c(m_edit->document());
         c.setPosition(a);

@@ -56,6 +56,7 @@ public slots:
     void panBy(double fx, double fy);        // fractions of the view
     void centreOnTokens(std::int64_t queryToken, std::int64_t keyToken);
     void highlightTokens(std::int64_t first, std::int64_t last); // first > last: none
+    std::pair<std::int64_t, std::int64_t> highlightedTokens() const { return {m_highlightFirst, m_highlightLast}; }
     // Marks the key columns of tokens [first, last] (an anchor sentence: who attends to it),
     // apart from the token highlight; first > last: none.
     void highlightKeyColumns(std::int64_t first, std::int64_t last);

@@ -3,7 +3,8 @@
 // range (the map highlights its query rows and key columns); a hovered or locked map cell
 // highlights its query and key spans here. Search and jump to a token position. At long
 // contexts only a window of tokens around the focus is laid out, so that 1M tokens cost no
-// more than 4k.
+// more than 4k; when a hovered cell's key span lies far from its query span, two half windows
+// (key and query) are laid out with the tokens between them counted.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -27,8 +28,10 @@ public:
     static constexpr std::int64_t kWindowTokens = 4000;
     explicit TraceTextView(QWidget* parent = nullptr);
     QPlainTextEdit* editor() const { return m_edit; }
-    std::int64_t windowFirst() const { return m_first; }
-    std::int64_t windowLast() const { return m_last; }
+    // First and last token laid out (the tokens between two half windows are not).
+    std::int64_t windowFirst() const;
+    std::int64_t windowLast() const;
+    bool laidOut(std::int64_t token) const;
     // Token under a character position of the editor, or -1.
     std::int64_t tokenAt(int charPos) const;
     // Character range [start, end) of a token in the editor, or {-1, -1} outside the window.
@@ -46,7 +49,8 @@ signals:
     void jumpRequested(std::int64_t token);
 
 private:
-    void layoutWindow(std::int64_t centre);
+    // Lays out tokens around `centre`, and around `second` too when it is >= 0.
+    void layoutWindow(std::int64_t centre, std::int64_t second = -1);
     void applyHighlights();
     void onSelectionChanged();
 
@@ -55,8 +59,11 @@ private:
     QSpinBox* m_jump;
     QLabel* m_status;
     QPlainTextEdit* m_edit;
-    std::int64_t m_first = 0, m_last = -1;
-    std::vector<int> m_offsets; // [window tokens + 1] int32: editor character of each token
+    struct Segment {
+        std::int64_t first = 0, last = -1;
+        std::vector<int> offsets; // [tokens + 1]: editor character of each token, then the end
+    };
+    std::vector<Segment> m_segments; // one or two, in token order
     std::int64_t m_qFirst = 0, m_qLast = -1, m_kFirst = 0, m_kLast = -1;
     std::int64_t m_hitFirst = 0, m_hitLast = -1;
     qsizetype m_hitAt = -1; // character of the last search hit in m_fullText
