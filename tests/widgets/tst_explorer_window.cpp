@@ -19,6 +19,7 @@
 #include <QMimeData>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -139,6 +140,29 @@ private slots:
         c.setPosition(w.textView()->charRange(5).second, QTextCursor::KeepAnchor);
         w.textView()->editor()->setTextCursor(c);
         QCOMPARE(w.map()->highlightedTokens(), std::make_pair(std::int64_t(3), std::int64_t(5)));
+    }
+
+    void viewSettingsAreRemembered()
+    {
+        QSettings().clear();
+        {
+            explorer::MainWindow w;
+            w.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&w));
+            QCOMPARE(w.map()->figure().colormap, widgets::ColormapId::Viridis);
+            for (QAction* a : w.findChildren<QAction*>()) {
+                if (a->text() == QStringLiteral("magma")) a->trigger();
+                if (a->text() == QStringLiteral("&Log Colour Scale")) a->setChecked(true);
+            }
+            QCOMPARE(w.map()->figure().colormap, widgets::ColormapId::Magma);
+            w.resize(900, 650);
+            w.close(); // saves the window's geometry and state
+        }
+        explorer::MainWindow again;
+        QCOMPARE(again.map()->figure().colormap, widgets::ColormapId::Magma);
+        QCOMPARE(again.map()->figure().scale, widgets::ColorScale::Log);
+        QCOMPARE(again.size(), QSize(900, 650));
+        QSettings().clear();
     }
 
     void droppedFileOpens()
