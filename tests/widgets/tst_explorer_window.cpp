@@ -134,6 +134,21 @@ private slots:
         QVERIFY(w.textView()->laidOut(q[0]));
         QVERIFY(w.textView()->laidOut(0)); // the sink keys
         QVERIFY(w.textView()->editor()->extraSelections().size() >= 2);
+        // The generated tokens are the last rows: a block there links to the generated token.
+        const auto& info = w.trace()->info();
+        QVERIFY(info.generatedTokens > 0); // the fixture has generated tokens
+        {
+            w.map()->unlock();
+            const QPointF last(r.left() + 3, r.bottom() - 1);
+            const BlockHit g = w.map()->hitAt(last);
+            QVERIFY(g.valid);
+            QCOMPARE(g.row, info.rows() - 1);
+            QTest::mouseClick(w.map(), Qt::LeftButton, {}, last.toPoint());
+            const auto gq = info.rowQueries(g.row);
+            QCOMPARE(gq[0], static_cast<std::int64_t>(info.tokens.size()) - 1);
+            QVERIFY(gq[0] >= info.promptTokens);
+            QVERIFY(w.textView()->laidOut(gq[0]));
+        }
         // Selecting text highlights those tokens on the map.
         QTextCursor c(w.textView()->editor()->document());
         c.setPosition(w.textView()->charRange(3).first);
