@@ -4,13 +4,21 @@
 // + paint), head switch (snapshot + pooling on the map's worker + replot + paint), first view of
 // another layer (includes its validation), zoom redraw (pool + colour + replot + paint, until
 // the map reports the new view's image painted), and the viewer's peak memory (VmHWM). Each length is
-// viewed in a child process so that generating the trace does not count in its memory.
+// viewed in a child process so that generating the trace does not count in its memory, twice:
+// "map", the attention map widget with its loader and snapshot preparer alone, and "window",
+// the whole explorer window (overview, text view, and the thought-anchor and route analyses
+// that start on every open, competing for the cores), driven through its layer/head selection.
 // Usage: bench_explorer [--tokens 131072,1048576] [--dir DIR] [--keep]
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sparsetrace/core/synthetic_trace.h"
 #include "sparsetrace/core/trace_file.h"
 #include "sparsetrace/widgets/async_jobs.h"
 #include "sparsetrace/widgets/attention_map_widget.h"
+#include "sparsetrace/widgets/layer_head_selection.h"
+
+#ifdef SPARSETRACE_BENCH_WINDOW
+#include "main_window.h"
+#endif
 
 #include <QApplication>
 #include <QDir>
@@ -152,11 +160,61 @@ void waitFor(Sender* sender, Signal signal)
     loop.exec();
 }
 
-// Child: view one file and print one result line.
+struct Measured {
+    double openLoad = 0, openTotal = 0;
+    std::vector<double> headSwitch, layerSwitch, zoom, headCpu, zoomCpu, headProc, zoomProc;
+    long rssStart = 0, rssOpen = 0;
+};
+
+// Times head switches, first views of layers and zoom steps through `show(l, h)` and `zoomBy`.
+template <class Show, class ZoomBy>
+void measureViewing(Measured& m, Show show, ZoomBy zoomBy)
+{
+    QElapsedTimer timer;
+    for (int h = 1; h < kHeads; ++h) {
+        timer.restart();
+        const double c0 = threadCpuMs(), p0 = processCpuMs();
+        show(0, h);
+        m.headCpu.push_back(threadCpuMs() - c0);
+        m.headProc.push_back(processCpuMs() - p0);
+        m.headSwitch.push_back(timer.nsecsElapsed() / 1e6);
+    }
+    for (int l = 1; l <= 4; ++l) {
+        timer.restart();
+        show(l, 0);
+        m.layerSwitch.push_back(timer.nsecsElapsed() / 1e6);
+    }
+    // Zoom in step by step from the whole map down to a few blocks, then back out.
+    for (int i = 0; i < 24; ++i) {
+        timer.restart();
+        const double c0 = threadCpuMs(), p0 = processCpuMs();
+        zoomBy(i < 12 ? 2.0 : 0.5);
+        m.zoomCpu.push_back(threadCpuMs() - c0);
+        m.zoomProc.push_back(processCpuMs() - p0);
+        m.zoom.push_back(timer.nsecsElapsed() / 1e6);
+    }
+}
+
+int report(const Measured& m, const QString& path)
+{
+    const long hwm = statusKb("VmHWM:");
+    if (g_timeouts > 0) {
+        std::cerr << "bench_explorer: " << g_timeouts << " waits for a painted map timed out\n";
+        return 1;
+    }
+    std::printf("RESULT %.1f %.1f %.2f %.2f %.2f %.2f %.2f %.2f %ld %ld %ld %lld %.2f %.2f %.2f %.2f\n", m.openLoad, m.openTotal,
+                median(m.headSwitch), maxOf(m.headSwitch), median(m.layerSwitch), maxOf(m.layerSwitch), median(m.zoom), maxOf(m.zoom),
+                m.rssStart / 1024, m.rssOpen / 1024, hwm / 1024, static_cast<long long>(QFileInfo(path).size() >> 20),
+                median(m.headCpu), median(m.zoomCpu), median(m.headProc), median(m.zoomProc));
+    return 0;
+}
+
+// Child: view one file in the map widget alone and print one result line.
 int view(const QString& path)
 {
     using namespace sparsetrace::widgets;
-    const long rssStart = statusKb("VmRSS:");
+    Measured m;
+    m.rssStart = statusKb("VmRSS:");
     AttentionMapWidget map;
     map.resize(1200, 900);
     map.show();
@@ -166,16 +224,15 @@ int view(const QString& path)
     SnapshotPtr snapshot;
     QString error;
     QObject::connect(&loader, &TraceLoader::loaded, [&](TracePtr t, const QString&) { trace = t; });
-    QObject::connect(&loader, &TraceLoader::failed, [&](const QString&, const QString& m) { error = m; });
+    QObject::connect(&loader, &TraceLoader::failed, [&](const QString&, const QString& msg) { error = msg; });
     QObject::connect(&preparer, &SnapshotPreparer::ready, [&](SnapshotPtr s) { snapshot = s; });
-    QObject::connect(&preparer, &SnapshotPreparer::failed, [&](const QString& m) { error = m; });
+    QObject::connect(&preparer, &SnapshotPreparer::failed, [&](const QString& msg) { error = msg; });
     auto show = [&](int l, int h) {
         preparer.request(trace, l, h);
         waitFor(&preparer, &SnapshotPreparer::ready);
         map.setSnapshot(snapshot);
         waitFor(&map, &AttentionMapWidget::rendered);
     };
-
     QElapsedTimer timer;
     timer.start();
     loader.open(path);
@@ -184,46 +241,56 @@ int view(const QString& path)
         std::cerr << "bench_explorer: " << error.toStdString() << "\n";
         return 1;
     }
-    const double openLoad = timer.nsecsElapsed() / 1e6;
+    m.openLoad = timer.nsecsElapsed() / 1e6;
     show(0, 0);
-    const double openTotal = timer.nsecsElapsed() / 1e6;
-    const long rssOpen = statusKb("VmRSS:");
-
-    std::vector<double> headSwitch, layerSwitch, zoom, headCpu, zoomCpu, headProc, zoomProc;
-    for (int h = 1; h < kHeads; ++h) {
-        timer.restart();
-        const double c0 = threadCpuMs(), p0 = processCpuMs();
-        show(0, h);
-        headCpu.push_back(threadCpuMs() - c0);
-        headProc.push_back(processCpuMs() - p0);
-        headSwitch.push_back(timer.nsecsElapsed() / 1e6);
-    }
-    for (int l = 1; l <= 4; ++l) {
-        timer.restart();
-        show(l, 0);
-        layerSwitch.push_back(timer.nsecsElapsed() / 1e6);
-    }
-    // Zoom in step by step from the whole map down to a few blocks, then back out.
-    for (int i = 0; i < 24; ++i) {
-        timer.restart();
-        const double c0 = threadCpuMs(), p0 = processCpuMs();
-        map.zoomBy(i < 12 ? 2.0 : 0.5);
+    m.openTotal = timer.nsecsElapsed() / 1e6;
+    m.rssOpen = statusKb("VmRSS:");
+    measureViewing(m, show, [&](double f) {
+        map.zoomBy(f);
         waitFor(&map, &AttentionMapWidget::rendered);
-        zoomCpu.push_back(threadCpuMs() - c0);
-        zoomProc.push_back(processCpuMs() - p0);
-        zoom.push_back(timer.nsecsElapsed() / 1e6);
-    }
-    const long hwm = statusKb("VmHWM:");
-    if (g_timeouts > 0) {
-        std::cerr << "bench_explorer: " << g_timeouts << " waits for a painted map timed out\n";
+    });
+    return report(m, path);
+}
+
+#ifdef SPARSETRACE_BENCH_WINDOW
+// Child: view one file in the whole explorer window and print one result line.
+int viewWindow(const QString& path)
+{
+    using namespace sparsetrace::widgets;
+    Measured m;
+    m.rssStart = statusKb("VmRSS:");
+    sparsetrace::explorer::MainWindow w;
+    w.resize(1600, 1000);
+    w.show();
+    QElapsedTimer timer;
+    timer.start();
+    w.openFile(path);
+    waitFor(&w, &sparsetrace::explorer::MainWindow::traceLoaded);
+    if (!w.trace()) {
+        std::cerr << "bench_explorer: " << w.lastError().toStdString() << "\n";
         return 1;
     }
-    std::printf("RESULT %.1f %.1f %.2f %.2f %.2f %.2f %.2f %.2f %ld %ld %ld %lld %.2f %.2f %.2f %.2f\n", openLoad, openTotal, median(headSwitch),
-                maxOf(headSwitch), median(layerSwitch), maxOf(layerSwitch), median(zoom), maxOf(zoom), rssStart / 1024,
-                rssOpen / 1024, hwm / 1024, static_cast<long long>(QFileInfo(path).size() >> 20), median(headCpu), median(zoomCpu),
-                median(headProc), median(zoomProc));
-    return 0;
+    m.openLoad = timer.nsecsElapsed() / 1e6;
+    if (!w.map()->imageCurrent() || !w.map()->snapshot()) waitFor(w.map(), &AttentionMapWidget::rendered);
+    m.openTotal = timer.nsecsElapsed() / 1e6;
+    m.rssOpen = statusKb("VmRSS:");
+    // The window repaints the map for other reasons too (highlights follow the selection): wait
+    // until the painted image is the one of the selected head.
+    auto showing = [&w](int l, int h) {
+        const auto s = w.map()->snapshot();
+        return s && s->layer == l && s->head == h && w.map()->imageCurrent();
+    };
+    measureViewing(m, [&](int l, int h) {
+        w.selection()->select(l, h);
+        for (int i = 0; i < 20 && !showing(l, h); ++i) waitFor(w.map(), &AttentionMapWidget::rendered);
+        if (!showing(l, h)) ++g_timeouts;
+    }, [&](double f) {
+        w.map()->zoomBy(f);
+        waitFor(w.map(), &AttentionMapWidget::rendered);
+    });
+    return report(m, path);
 }
+#endif
 } // namespace
 
 int main(int argc, char** argv)
@@ -232,6 +299,12 @@ int main(int argc, char** argv)
     QApplication app(argc, argv);
     QStringList args = app.arguments();
     if (args.size() == 3 && args[1] == "--view") return view(args[2]);
+#ifdef SPARSETRACE_BENCH_WINDOW
+    if (args.size() == 3 && args[1] == "--view-window") return viewWindow(args[2]);
+    const QStringList modes{"map", "window"};
+#else
+    const QStringList modes{"map"};
+#endif
 
     std::vector<std::int64_t> lengths{131072, 1048576};
     QString dirPath;
@@ -261,9 +334,9 @@ int main(int argc, char** argv)
         std::printf("load average at start: %s on %d cores (wall times include waiting for a core)\n", l1.c_str(),
                     QThread::idealThreadCount());
     }
-    std::printf("%9s %7s %8s %9s %8s %8s %8s %8s %9s %9s %8s %8s %8s %8s %9s %9s\n", "T", "file", "load", "open->map", "head",
+    std::printf("%9s %7s %7s %8s %9s %8s %8s %8s %8s %9s %9s %8s %8s %8s %8s %9s %9s\n", "T", "viewer", "file", "load", "open->map", "head",
                 "head", "head", "head", "layer1st", "layer1st", "zoom", "zoom", "zoom", "zoom", "RSS open", "VmHWM");
-    std::printf("%9s %7s %8s %9s %8s %8s %8s %8s %9s %9s %8s %8s %8s %8s %9s %9s\n", "", "", "wall", "wall", "med", "max",
+    std::printf("%9s %7s %7s %8s %9s %8s %8s %8s %8s %9s %9s %8s %8s %8s %8s %9s %9s\n", "", "", "", "wall", "wall", "med", "max",
                 "gui cpu", "all cpu", "med", "max", "med", "max", "gui cpu", "all cpu", "", "");
     for (std::int64_t T : lengths) {
         const QString path = QDir(dir).filePath(QStringLiteral("bench-%1.sptrace").arg(T));
@@ -273,26 +346,30 @@ int main(int argc, char** argv)
             writeTrace(T, path.toStdString());
             std::fprintf(stderr, "generated %s in %.1f s\n", qPrintable(path), g.nsecsElapsed() / 1e9);
         }
-        QProcess child;
-        child.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-        child.start(QCoreApplication::applicationFilePath(), {"--view", path});
-        child.waitForFinished(-1);
-        const QString out = QString::fromUtf8(child.readAllStandardOutput());
-        const int at = out.indexOf("RESULT ");
-        if (child.exitCode() != 0 || at < 0) {
-            std::cerr << "bench_explorer: viewing " << path.toStdString() << " failed\n";
-            return 1;
+        for (const QString& mode : modes) {
+            QProcess child;
+            child.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+            child.start(QCoreApplication::applicationFilePath(), {mode == "map" ? "--view" : "--view-window", path});
+            child.waitForFinished(-1);
+            const QString out = QString::fromUtf8(child.readAllStandardOutput());
+            const int at = out.indexOf("RESULT ");
+            if (child.exitCode() != 0 || at < 0) {
+                std::cerr << "bench_explorer: viewing " << path.toStdString() << " (" << mode.toStdString() << ") failed\n";
+                return 1;
+            }
+            const QStringList v = out.mid(at + 7).trimmed().split(' ');
+            std::printf("%9lld %7s %5s M %8s %9s %8s %8s %8s %8s %9s %9s %8s %8s %8s %8s %7s M %7s M\n", static_cast<long long>(T),
+                        qPrintable(mode), qPrintable(v[11]), qPrintable(v[0]), qPrintable(v[1]), qPrintable(v[2]), qPrintable(v[3]),
+                        qPrintable(v[12]), qPrintable(v[14]), qPrintable(v[4]), qPrintable(v[5]), qPrintable(v[6]), qPrintable(v[7]),
+                        qPrintable(v[13]), qPrintable(v[15]), qPrintable(v[9]), qPrintable(v[10]));
         }
-        const QStringList v = out.mid(at + 7).trimmed().split(' ');
-        std::printf("%9lld %5s M %8s %9s %8s %8s %8s %8s %9s %9s %8s %8s %8s %8s %7s M %7s M\n", static_cast<long long>(T),
-                    qPrintable(v[11]), qPrintable(v[0]), qPrintable(v[1]), qPrintable(v[2]), qPrintable(v[3]), qPrintable(v[12]),
-                    qPrintable(v[14]), qPrintable(v[4]), qPrintable(v[5]), qPrintable(v[6]), qPrintable(v[7]), qPrintable(v[13]),
-                    qPrintable(v[15]), qPrintable(v[9]), qPrintable(v[10]));
         if (dirPath.isEmpty() && !keep) QFile::remove(path);
     }
     std::printf("times in ms: wall clock until the new map is painted, CPU time of the GUI thread (gui cpu) and of the\n"
                 "whole process, pooling workers included (all cpu); medians and maxima over 11 head switches,\n"
                 "4 first views of a layer (validation included) and 24 zoom steps (x2 in to a few blocks, then out);\n"
-                "file in MiB (page cache warm: it was just written); RSS after the first map and peak (VmHWM) in MiB\n");
+                "file in MiB (page cache warm: it was just written); RSS after the first map and peak (VmHWM) in MiB;\n"
+                "viewer map: the map widget alone at 1200 x 900; window: the explorer window at 1600 x 1000, whose map\n"
+                "gets the room its docks leave\n");
     return 0;
 }
