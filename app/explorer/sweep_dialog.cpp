@@ -20,6 +20,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <filesystem>
 #include <cmath>
 
 namespace sparsetrace::explorer {
@@ -172,17 +173,28 @@ core::NiahTracedSweep SweepDialog::sweep() const
     return s;
 }
 
-std::size_t SweepDialog::cellCount(QString& error) const
+std::size_t SweepDialog::cellCount(QString& error, QString* note) const
 {
     try {
         core::NiahTracedSweep s = sweep();
-        s.spec.model = "check";
-        s.spec.haystack = s.haystack;
-        s.spec.validate();
+        const core::NiahSweepSpec spec = core::tracedSweepSpec(s);
+        spec.validate();
         s.base.params.k = s.spec.ks.empty() ? 1 : s.spec.ks.front();
         s.base.params.validate();
         if (s.outDir.empty()) throw ArgumentError("choose an output folder");
-        return s.spec.cellCount();
+        // A folder that already holds a table: the same sweep resumes, another one is refused.
+        const std::filesystem::path table = s.outDir / core::kNiahTableJson;
+        std::error_code ec;
+        if (std::filesystem::exists(table, ec)) {
+            const core::NiahTable earlier = core::NiahTable::readJson(table);
+            if (!(earlier.spec() == spec))
+                throw ArgumentError("the output folder holds another sweep (other model, grid, seed or settings): choose another folder");
+            if (note)
+                *note = tr("the folder holds %1 finished cells of this sweep: Start runs the other %2")
+                            .arg(earlier.cells().size())
+                            .arg(spec.cellCount() - std::min(spec.cellCount(), earlier.cells().size()));
+        }
+        return spec.cellCount();
     } catch (const std::exception& e) {
         error = QString::fromStdString(e.what());
         return 0;
@@ -201,11 +213,11 @@ void SweepDialog::examineNow()
     m_debounce.stop();
     m_startable = false;
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
-    QString error;
-    const std::size_t cells = cellCount(error);
-    m_grid->setText(!error.isEmpty() ? coloured(error, "#b42318")
-                    : cells == 1     ? tr("1 traced prompt")
-                                     : tr("%1 traced prompts").arg(cells));
+    QString error, note;
+    const std::size_t cells = cellCount(error, &note);
+    QString grid = !error.isEmpty() ? coloured(error, "#b42318") : cells == 1 ? tr("1 traced prompt") : tr("%1 traced prompts").arg(cells);
+    if (!note.isEmpty()) grid += QStringLiteral("; ") + note.toHtmlEscaped();
+    m_grid->setText(grid);
     // The engine checks the folder and estimates the longest cell's prompt.
     widgets::TraceRunSpec spec;
     spec.request.modelDir = m_modelDir->text().trimmed().toStdString();
@@ -256,7 +268,7 @@ void SweepDialog::showExamination(const widgets::TraceExamination& e)
     if (!e.modelError.isEmpty()) {
         m_estimate->setText(coloured(tr("No estimate: the model folder cannot be used."), "#b42318"));
     } else if (!gridError.isEmpty()) {
-        m_estimate->setText(coloured(tr("Fix the grid first."), "#b42318"));
+        m_estimate->setText(coloured(tr("Cannot run: %1").arg(gridError), "#b42318"));
     } else if (!e.estimateError.isEmpty()) {
         m_estimate->setText(coloured(tr("Cannot run the longest cell: %1").arg(e.estimateError), "#b42318"));
     } else if (e.estimate) {

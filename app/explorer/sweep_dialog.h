@@ -56,8 +56,9 @@ signals:
 private:
     void scheduleExamination();
     void showExamination(const widgets::TraceExamination& e);
-    // The grid's cell count, or an error message in `error`.
-    std::size_t cellCount(QString& error) const;
+    // The grid's cell count, or an error message in `error` (a grid that does not parse, or an
+    // output folder holding another sweep); `note` tells how much of the sweep the folder holds.
+    std::size_t cellCount(QString& error, QString* note = nullptr) const;
 
     widgets::TraceRunner* m_runner;
     QTimer m_debounce;

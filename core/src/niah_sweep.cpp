@@ -503,15 +503,23 @@ std::vector<double> parseNiahDepths(const std::string& text)
     return out;
 }
 
+NiahSweepSpec tracedSweepSpec(const NiahTracedSweep& sweep)
+{
+    NiahSweepSpec spec = sweep.spec;
+    const std::filesystem::path dir = std::filesystem::path(sweep.base.modelDir).lexically_normal();
+    spec.model = dir.filename().string();
+    if (spec.model.empty()) spec.model = dir.parent_path().filename().string();
+    spec.haystack = sweep.haystack;
+    spec.extra = {{"params", sweep.base.params.toJson()}, {"device", sweep.base.device}, {"dtype", sweep.base.dtype}};
+    return spec;
+}
+
 NiahTable runTracedNiahSweep(NiahTracedSweep sweep, const NiahTraceFn& trace,
                              const std::function<void(const NiahSweepProgress&)>& progress, std::stop_token stop)
 {
     if (!trace) throw ArgumentError("NIAH sweep: no tracing function");
-    NiahSweepSpec& spec = sweep.spec;
-    spec.model = std::filesystem::path(sweep.base.modelDir).lexically_normal().filename().string();
-    if (spec.model.empty()) spec.model = std::filesystem::path(sweep.base.modelDir).lexically_normal().parent_path().filename().string();
-    spec.haystack = sweep.haystack;
-    spec.extra = {{"params", sweep.base.params.toJson()}, {"device", sweep.base.device}, {"dtype", sweep.base.dtype}};
+    sweep.spec = tracedSweepSpec(sweep);
+    const NiahSweepSpec& spec = sweep.spec;
     spec.validate();
     sweep.base.params.validate();
     const Haystack haystack = Haystack::fromSpec(sweep.haystack);

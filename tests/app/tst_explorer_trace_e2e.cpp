@@ -48,6 +48,21 @@ void smallBlocks(NewTraceDialog* d)
     d->windowSpin()->setValue(8);
 }
 
+// A sweep of 2 cells (512 tokens, depths 20 and 80, K = 16) with the demo model's block sizes.
+void fillSmallSweep(explorer::SweepDialog* d, const QString& model, const QString& out)
+{
+    d->setModelDir(model);
+    d->lengthsEdit()->setText("512");
+    d->depthsEdit()->setText("20,80");
+    d->ksEdit()->setText("16");
+    d->blockQuerySpin()->setValue(16);
+    d->blockKeySpin()->setValue(16);
+    d->sinksSpin()->setValue(16);
+    d->windowSpin()->setValue(32);
+    d->tokensSpin()->setValue(8);
+    d->outputEdit()->setText(out);
+}
+
 // What the dialog showed when Start was clicked (the dialog deletes itself once accepted).
 struct Shown {
     bool started = false;
@@ -164,16 +179,7 @@ private slots:
         w.runs()->showSweepDialog();
         explorer::SweepDialog* d = w.runs()->sweepDialog();
         QVERIFY(d);
-        d->setModelDir(model);
-        d->lengthsEdit()->setText("512");
-        d->depthsEdit()->setText("20,80");
-        d->ksEdit()->setText("16");
-        d->blockQuerySpin()->setValue(16);
-        d->blockKeySpin()->setValue(16);
-        d->sinksSpin()->setValue(16);
-        d->windowSpin()->setValue(32);
-        d->tokensSpin()->setValue(8);
-        d->outputEdit()->setText(out.path());
+        fillSmallSweep(d, model, out.path());
         d->examineNow();
         QVERIFY2(QTest::qWaitFor([d] { return d->canStart(); }, 60000), qPrintable(d->modelStatus() + "\n" + d->estimateStatus()));
         QVERIFY2(d->gridStatus().contains("2 traced prompts"), qPrintable(d->gridStatus()));
@@ -205,6 +211,18 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(w.trace() && w.tracePath().endsWith("cell-0.sptrace"), 20000);
         QVERIFY(w.trace()->info().annotations.contains("needle"));
         QCOMPARE(w.trace()->info().annotations["needle"]["depth"].get<double>(), 20.0);
+        // The dialog again on the same folder: the same sweep would resume, another is refused.
+        w.runs()->showSweepDialog();
+        d = w.runs()->sweepDialog();
+        QVERIFY(d);
+        fillSmallSweep(d, model, out.path());
+        d->examineNow();
+        QVERIFY2(d->gridStatus().contains("2 finished cells of this sweep"), qPrintable(d->gridStatus()));
+        d->ksEdit()->setText("4");
+        d->examineNow();
+        QVERIFY2(d->gridStatus().contains("another sweep"), qPrintable(d->gridStatus()));
+        QVERIFY(!QTest::qWaitFor([d] { return d->canStart(); }, 2000));
+        d->close();
     }
 
     void needlePromptCarriesItsAnnotation()

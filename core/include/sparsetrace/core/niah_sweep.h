@@ -158,6 +158,9 @@ struct NiahTracedSweep {
     bool keepTraces = true;
 };
 using NiahTraceFn = std::function<std::shared_ptr<OwnedTrace>(const TraceRequest& request, std::stop_token stop)>;
+// The spec the sweep's table records: sweep.spec with the model folder's name, the haystack
+// and the request settings (block sizes, device, dtype) filled in.
+NiahSweepSpec tracedSweepSpec(const NiahTracedSweep& sweep);
 // Validates, builds the prompts with the model folder's tokenizer, traces and scores every cell
 // of the shard not yet in outDir (resumable, as runNiahSweep).
 NiahTable runTracedNiahSweep(NiahTracedSweep sweep, const NiahTraceFn& trace,
