@@ -208,7 +208,7 @@ ThoughtAnchorsView::ThoughtAnchorsView(QWidget* parent)
     connect(m_list, &QTableView::clicked, this, [this](const QModelIndex& i) { activateSentence(m_model->sentenceAt(i.row())); });
     for (QCustomPlot* plot : {m_categoryPlot, m_kurtosisPlot}) {
         styleAnalysisPlot(plot);
-        plot->setMinimumHeight(200);
+        plot->setMinimumHeight(240);
     }
     // Text and ranked list above, the two plots side by side below.
     auto* top = new QSplitter(Qt::Horizontal, this);
@@ -222,8 +222,8 @@ ThoughtAnchorsView::ThoughtAnchorsView(QWidget* parent)
     auto* split = new QSplitter(Qt::Vertical, this);
     split->addWidget(top);
     split->addWidget(plots);
-    split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 2);
+    split->setStretchFactor(0, 1); // the plots get as much height as the text: their labels need it
+    split->setStretchFactor(1, 1);
     layout->addWidget(split, 1);
     m_status->setText(tr("Open a trace of a chain of thought (text between <think> and </think>)."));
 }
