@@ -27,31 +27,13 @@ namespace sparsetrace::explorer {
 
 using core::PromptSource;
 
-namespace {
-
-constexpr int kExamineDelayMs = 300; // typing pause before the fields are examined again
-
-} // namespace
-
-NewTraceDialog::NewTraceDialog(widgets::TraceRunner* runner, QWidget* parent) : QDialog(parent), m_runner(runner)
+NewTraceDialog::NewTraceDialog(widgets::TraceRunner* runner, QWidget* parent) : ExaminingDialog(runner, parent)
 {
     setWindowTitle(tr("New Trace"));
-    QSettings settings;
     const core::StreamParams defaults;
     auto* layout = new QVBoxLayout(this);
 
-    // Model folder.
-    auto* modelBox = new QGroupBox(tr("Model"), this);
-    auto* modelForm = new QFormLayout(modelBox);
-    m_modelDir = new QLineEdit(settings.value("newTrace/modelDir").toString(), modelBox);
-    m_modelDir->setPlaceholderText(tr("Hugging Face folder: config.json, *.safetensors, tokenizer.json"));
-    QPushButton* browseModel = nullptr;
-    modelForm->addRow(tr("Folder"), pathRow(modelBox, m_modelDir, browseModel));
-    m_modelStatus = new QLabel(modelBox);
-    m_modelStatus->setWordWrap(true);
-    m_modelStatus->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    modelForm->addRow(QString(), m_modelStatus);
-    layout->addWidget(modelBox);
+    layout->addWidget(makeModelBox(tr("Hugging Face folder: config.json, *.safetensors, tokenizer.json")));
 
     // Prompt.
     auto* promptBox = new QGroupBox(tr("Prompt"), this);
@@ -154,24 +136,10 @@ NewTraceDialog::NewTraceDialog(widgets::TraceRunner* runner, QWidget* parent) : 
     paramsForm->addRow(tr("Check tokens"), m_checkTokens);
     m_fidelity = new QCheckBox(tr("Fidelity pass (captured dense mass, oracle top blocks)"), paramsBox);
     paramsForm->addRow(QString(), m_fidelity);
-    m_device = new QComboBox(paramsBox);
-    m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
-    paramsForm->addRow(tr("Device"), m_device);
+    paramsForm->addRow(tr("Device"), makeDeviceCombo(paramsBox));
     layout->addWidget(paramsBox);
+    addFooter(layout, tr("Start"));
 
-    m_estimate = new QLabel(this);
-    m_estimate->setWordWrap(true);
-    m_estimate->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    layout->addWidget(m_estimate);
-    m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
-    m_buttons->button(QDialogButtonBox::Ok)->setText(tr("Start"));
-    layout->addWidget(m_buttons);
-
-    m_debounce.setSingleShot(true);
-    m_debounce.setInterval(kExamineDelayMs);
-    connect(&m_debounce, &QTimer::timeout, this, &NewTraceDialog::examineNow);
-    connect(m_runner, &widgets::TraceRunner::examined, this, &NewTraceDialog::showExamination);
-    connect(browseModel, &QPushButton::clicked, this, &NewTraceDialog::chooseModelDir);
     connect(browseText, &QPushButton::clicked, this,
             [this] { chooseFile(m_textFile, tr("Prompt text file"), tr("Text files (*.txt *.md);;All files (*)")); });
     connect(browseCot, &QPushButton::clicked, this,
@@ -180,22 +148,16 @@ NewTraceDialog::NewTraceDialog(widgets::TraceRunner* runner, QWidget* parent) : 
             [this] { chooseFile(m_haystack, tr("Haystack text"), tr("Text files (*.txt);;All files (*)")); });
     connect(m_promptKind, &QComboBox::currentIndexChanged, this, &NewTraceDialog::updatePromptKind);
     connect(m_searchK, &QCheckBox::toggled, m_kMax, &QWidget::setEnabled);
-    connect(m_buttons, &QDialogButtonBox::accepted, this, [this] {
-        if (!canStart()) return;
-        QSettings().setValue("newTrace/modelDir", m_modelDir->text());
-        accept();
-    });
-    connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    connect(this, &QDialog::accepted, this, &NewTraceDialog::rememberModelDir);
 
     // Every field that changes the request asks for a new examination after a pause.
-    for (QLineEdit* e : {m_modelDir, m_textFile, m_cotFile, m_haystack})
+    for (QLineEdit* e : {m_textFile, m_cotFile, m_haystack})
         connect(e, &QLineEdit::textChanged, this, &NewTraceDialog::scheduleExamination);
     connect(m_promptText, &QPlainTextEdit::textChanged, this, &NewTraceDialog::scheduleExamination);
     for (QSpinBox* s : {m_needleLength, m_needleSeed, m_bq, m_bk, m_k, m_sinks, m_window, m_kMax, m_checkTokens})
         connect(s, &QSpinBox::valueChanged, this, &NewTraceDialog::scheduleExamination);
     connect(m_needleDepth, &QDoubleSpinBox::valueChanged, this, &NewTraceDialog::scheduleExamination);
     for (QCheckBox* c : {m_chat, m_searchK, m_fidelity}) connect(c, &QCheckBox::toggled, this, &NewTraceDialog::scheduleExamination);
-    connect(m_device, &QComboBox::currentIndexChanged, this, &NewTraceDialog::scheduleExamination);
 
     updatePromptKind();
     resize(720, 760);
@@ -206,7 +168,7 @@ widgets::TraceRunSpec NewTraceDialog::spec() const
 {
     widgets::TraceRunSpec s;
     core::TraceRequest& r = s.request;
-    r.modelDir = m_modelDir->text().trimmed().toStdString();
+    r.modelDir = modelDir();
     r.params.bq = m_bq->value();
     r.params.bk = m_bk->value();
     r.params.k = m_k->value();
@@ -216,7 +178,7 @@ widgets::TraceRunSpec NewTraceDialog::spec() const
     r.kMax = m_kMax->value();
     r.checkTokens = m_checkTokens->value();
     r.fidelity = m_fidelity->isChecked();
-    r.device = m_device->currentData().toString().toStdString();
+    r.device = deviceCombo()->currentData().toString().toStdString();
     if (r.device.empty()) r.device = "cpu";
     s.prompt.kind = static_cast<PromptSource::Kind>(m_promptKind->currentData().toInt());
     switch (s.prompt.kind) {
@@ -238,8 +200,6 @@ widgets::TraceRunSpec NewTraceDialog::spec() const
     return s;
 }
 
-void NewTraceDialog::setModelDir(const QString& dir) { m_modelDir->setText(dir); }
-
 void NewTraceDialog::setPromptKind(PromptSource::Kind kind)
 {
     m_promptKind->setCurrentIndex(m_promptKind->findData(static_cast<int>(kind)));
@@ -257,10 +217,7 @@ void NewTraceDialog::setPromptFile(const QString& path)
     (kind == PromptSource::Kind::ChainOfThought ? m_cotFile : m_textFile)->setText(path);
 }
 
-QString NewTraceDialog::modelStatus() const { return m_modelStatus->text(); }
-QString NewTraceDialog::estimateStatus() const { return m_estimate->text(); }
 QString NewTraceDialog::promptPreview() const { return m_preview->toPlainText(); }
-bool NewTraceDialog::canStart() const { return m_examined && m_startable && !m_debounce.isActive(); }
 
 void NewTraceDialog::updatePromptKind()
 {
@@ -274,48 +231,12 @@ void NewTraceDialog::updatePromptKind()
     scheduleExamination();
 }
 
-void NewTraceDialog::scheduleExamination()
-{
-    m_examined = false;
-    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
-    m_debounce.start();
-}
+widgets::TraceRunSpec NewTraceDialog::examinationSpec() const { return spec(); }
 
-void NewTraceDialog::examineNow()
+bool NewTraceDialog::showExamination(const widgets::TraceExamination& e)
 {
-    m_debounce.stop();
-    m_examined = false;
-    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
-    m_estimate->setText(tr("Checking…"));
-    m_examination = m_runner->examine(spec());
-}
-
-void NewTraceDialog::showExamination(const widgets::TraceExamination& e)
-{
-    // The fields changed since (a newer examination follows), or the Needle Sweep dialog asked.
-    if (m_debounce.isActive() || m_runner->latestExamination() != m_examination) return;
-    if (!m_devicesFilled && !e.devices.empty()) {
-        // CUDA when there is one, else the CPU.
-        m_devicesFilled = true;
-        const QSignalBlocker block(m_device);
-        m_device->clear();
-        for (const widgets::DeviceChoice& d : e.devices)
-            m_device->addItem(QString::fromStdString(d.id + ": " + d.description), QString::fromStdString(d.id));
-        m_device->setCurrentIndex(e.devices.size() > 1 ? 1 : 0);
-        if (e.devices.size() > 1) {
-            examineNow(); // the estimate was for the CPU
-            return;
-        }
-    }
-    m_startable = false;
-    if (e.model) {
-        const QString summary = QString::fromStdString(e.model->describe());
-        m_modelStatus->setText(e.modelError.isEmpty() ? coloured(summary, "#1a7f37")
-                                                      : muted(this, summary) + QStringLiteral("<br>") + coloured(e.modelError, "#b42318"));
-        m_chat->setEnabled(e.model->chatTemplate);
-    } else {
-        m_modelStatus->setText(coloured(e.modelError, "#b42318"));
-    }
+    if (e.model) m_chat->setEnabled(e.model->chatTemplate);
+    bool startable = false;
     m_preview->setPlainText(e.promptPreview);
     if (!e.modelError.isEmpty()) {
         m_estimate->setText(coloured(tr("No estimate: the model folder cannot be used."), "#b42318"));
@@ -326,26 +247,18 @@ void NewTraceDialog::showExamination(const widgets::TraceExamination& e)
         const QString line = tr("Estimate: %1").arg(QString::fromStdString(est.summary));
         if (est.fits) {
             m_estimate->setText(line.toHtmlEscaped());
-            m_startable = true;
+            startable = true;
         } else {
             m_estimate->setText(coloured(tr("Refused: the run needs about %1 but only %2 is free on %3. Try a shorter prompt, "
                                             "fewer check tokens, no fidelity pass, or another device.")
                                              .arg(QString::fromStdString(core::formatBytes(static_cast<double>(est.peakBytes))),
                                                   QString::fromStdString(core::formatBytes(static_cast<double>(est.availableBytes))),
-                                                  m_device->currentData().toString()),
+                                                  deviceCombo()->currentData().toString()),
                                          "#b42318") +
                                  QStringLiteral("<br>") + muted(this, line));
         }
     }
-    m_examined = true;
-    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(m_startable);
-    emit examinationShown();
-}
-
-void NewTraceDialog::chooseModelDir()
-{
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Model folder"), m_modelDir->text());
-    if (!dir.isEmpty()) m_modelDir->setText(dir);
+    return startable;
 }
 
 void NewTraceDialog::chooseFile(QLineEdit* edit, const QString& title, const QString& filter)

@@ -5,12 +5,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include "sparsetrace/widgets/trace_runner.h"
-
-#include <QDialog>
-#include <QTimer>
-
-#include <cstdint>
+#include "examining_dialog.h"
 
 class QCheckBox;
 class QComboBox;
@@ -24,7 +19,7 @@ class QStackedWidget;
 
 namespace sparsetrace::explorer {
 
-class NewTraceDialog : public QDialog {
+class NewTraceDialog : public ExaminingDialog {
     Q_OBJECT
 public:
     // `runner` examines the fields (model folder, prompt, estimate); it is not started here.
@@ -34,7 +29,6 @@ public:
     widgets::TraceRunSpec spec() const;
 
     // Fields, for the window and tests that fill the dialog programmatically.
-    void setModelDir(const QString& dir);
     void setPromptKind(core::PromptSource::Kind kind);
     void setPromptText(const QString& text);
     void setPromptFile(const QString& path); // the text file or the chain-of-thought JSON
@@ -49,36 +43,17 @@ public:
     QLineEdit* haystackEdit() const { return m_haystack; }
     QCheckBox* searchKBox() const { return m_searchK; }
     QCheckBox* fidelityBox() const { return m_fidelity; }
-    QComboBox* deviceCombo() const { return m_device; }
 
-    // What the dialog shows about the folder and the estimate, and whether Start is allowed.
-    QString modelStatus() const;
-    QString estimateStatus() const;
+    // The start of the resolved prompt text, as the last examination showed it.
     QString promptPreview() const;
-    bool canStart() const;
-    // Re-examines now instead of after the typing pause.
-    void examineNow();
-
-signals:
-    // The latest examination has been shown (tests wait on it).
-    void examinationShown();
 
 private:
-    void scheduleExamination();
-    void showExamination(const widgets::TraceExamination& e);
-    void chooseModelDir();
+    widgets::TraceRunSpec examinationSpec() const override;
+    bool showExamination(const widgets::TraceExamination& e) override;
     void chooseFile(QLineEdit* edit, const QString& title, const QString& filter);
     void updatePromptKind();
 
-    widgets::TraceRunner* m_runner;
-    QTimer m_debounce;
-    std::uint64_t m_examination = 0; // the runner's id of this dialog's latest examination
-    bool m_examined = false;      // an examination of the current fields has arrived
-    bool m_startable = false;
-    bool m_devicesFilled = false;
     bool m_needleShown = false;
-    QLineEdit* m_modelDir;
-    QLabel* m_modelStatus;
     QComboBox* m_promptKind;
     QStackedWidget* m_promptPages;
     QPlainTextEdit* m_promptText;
@@ -99,9 +74,6 @@ private:
     QSpinBox* m_kMax;
     QSpinBox* m_checkTokens;
     QCheckBox* m_fidelity;
-    QComboBox* m_device;
-    QLabel* m_estimate;
-    QDialogButtonBox* m_buttons;
 };
 
 } // namespace sparsetrace::explorer

@@ -25,26 +25,13 @@
 
 namespace sparsetrace::explorer {
 
-namespace {
-constexpr int kExamineDelayMs = 300;
-} // namespace
-
-SweepDialog::SweepDialog(widgets::TraceRunner* runner, QWidget* parent) : QDialog(parent), m_runner(runner)
+SweepDialog::SweepDialog(widgets::TraceRunner* runner, QWidget* parent) : ExaminingDialog(runner, parent)
 {
     setWindowTitle(tr("Needle Sweep"));
     auto* layout = new QVBoxLayout(this);
     QSettings settings;
 
-    auto* modelBox = new QGroupBox(tr("Model"), this);
-    auto* modelForm = new QFormLayout(modelBox);
-    m_modelDir = new QLineEdit(settings.value("newTrace/modelDir").toString(), modelBox);
-    m_modelDir->setPlaceholderText(tr("A Hugging Face model folder (config.json, weights, tokenizer.json)"));
-    QPushButton* browseModel = nullptr;
-    modelForm->addRow(tr("Folder"), pathRow(modelBox, m_modelDir, browseModel));
-    m_modelStatus = new QLabel(modelBox);
-    m_modelStatus->setWordWrap(true);
-    modelForm->addRow(QString(), m_modelStatus);
-    layout->addWidget(modelBox);
+    layout->addWidget(makeModelBox(tr("A Hugging Face model folder (config.json, weights, tokenizer.json)")));
 
     auto* gridBox = new QGroupBox(tr("Grid (every length x depth x K is one traced prompt)"), this);
     auto* gridForm = new QFormLayout(gridBox);
@@ -88,9 +75,7 @@ SweepDialog::SweepDialog(widgets::TraceRunner* runner, QWidget* parent) : QDialo
         blocks->addWidget(spin);
     }
     paramsForm->addRow(tr("Blocks"), blocks);
-    m_device = new QComboBox(paramsBox);
-    m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
-    paramsForm->addRow(tr("Device"), m_device);
+    paramsForm->addRow(tr("Device"), makeDeviceCombo(paramsBox));
     layout->addWidget(paramsBox);
 
     auto* outBox = new QGroupBox(tr("Output"), this);
@@ -101,22 +86,8 @@ SweepDialog::SweepDialog(widgets::TraceRunner* runner, QWidget* parent) : QDialo
     outForm->addRow(tr("Folder"), pathRow(outBox, m_outDir, browseOut));
     layout->addWidget(outBox);
 
-    m_estimate = new QLabel(this);
-    m_estimate->setWordWrap(true);
-    m_estimate->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    layout->addWidget(m_estimate);
-    m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
-    m_buttons->button(QDialogButtonBox::Ok)->setText(tr("Start Sweep"));
-    layout->addWidget(m_buttons);
+    addFooter(layout, tr("Start Sweep"));
 
-    m_debounce.setSingleShot(true);
-    m_debounce.setInterval(kExamineDelayMs);
-    connect(&m_debounce, &QTimer::timeout, this, &SweepDialog::examineNow);
-    connect(m_runner, &widgets::TraceRunner::examined, this, &SweepDialog::showExamination);
-    connect(browseModel, &QPushButton::clicked, this, [this] {
-        const QString dir = QFileDialog::getExistingDirectory(this, tr("Model folder"), m_modelDir->text());
-        if (!dir.isEmpty()) m_modelDir->setText(dir);
-    });
     connect(browseHaystack, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getOpenFileName(this, tr("Haystack text"), m_haystack->text(),
                                                           tr("Text files (*.txt);;All files (*)"));
@@ -126,28 +97,22 @@ SweepDialog::SweepDialog(widgets::TraceRunner* runner, QWidget* parent) : QDialo
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Sweep output folder"), m_outDir->text());
         if (!dir.isEmpty()) m_outDir->setText(dir);
     });
-    connect(m_buttons, &QDialogButtonBox::accepted, this, [this] {
-        if (!canStart()) return;
+    connect(this, &QDialog::accepted, this, [this] {
+        rememberModelDir();
         QSettings s;
-        s.setValue("newTrace/modelDir", m_modelDir->text());
         s.setValue("sweep/haystack", m_haystack->text());
         s.setValue("sweep/lengths", m_lengths->text());
         s.setValue("sweep/depths", m_depths->text());
         s.setValue("sweep/ks", m_ks->text());
         s.setValue("sweep/outDir", m_outDir->text());
-        accept();
     });
-    connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
-    for (QLineEdit* e : {m_modelDir, m_haystack, m_lengths, m_depths, m_ks, m_outDir})
+    for (QLineEdit* e : {m_haystack, m_lengths, m_depths, m_ks, m_outDir})
         connect(e, &QLineEdit::textChanged, this, &SweepDialog::scheduleExamination);
     for (QSpinBox* s : {m_seed, m_tokens, m_bq, m_bk, m_sinks, m_window})
         connect(s, &QSpinBox::valueChanged, this, &SweepDialog::scheduleExamination);
-    connect(m_device, &QComboBox::currentIndexChanged, this, &SweepDialog::scheduleExamination);
     resize(640, 620);
     examineNow();
 }
-
-void SweepDialog::setModelDir(const QString& dir) { m_modelDir->setText(dir); }
 
 core::NiahTracedSweep SweepDialog::sweep() const
 {
@@ -160,12 +125,12 @@ core::NiahTracedSweep SweepDialog::sweep() const
     }
     s.spec.seed = static_cast<std::uint64_t>(m_seed->value());
     s.spec.tokensToGenerate = m_tokens->value();
-    s.base.modelDir = m_modelDir->text().trimmed().toStdString();
+    s.base.modelDir = modelDir();
     s.base.params.bq = m_bq->value();
     s.base.params.bk = m_bk->value();
     s.base.params.sinks = m_sinks->value();
     s.base.params.window = m_window->value();
-    s.base.device = m_device->currentData().toString().toStdString();
+    s.base.device = deviceCombo()->currentData().toString().toStdString();
     if (s.base.device.empty()) s.base.device = "cpu";
     s.haystack = m_haystack->text().trimmed().toStdString();
     s.outDir = m_outDir->text().trimmed().toStdString();
@@ -201,27 +166,25 @@ std::size_t SweepDialog::cellCount(QString& error, QString* note) const
     }
 }
 
-void SweepDialog::scheduleExamination()
+void SweepDialog::aboutToExamine()
 {
-    m_startable = false;
-    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
-    m_debounce.start();
-}
-
-void SweepDialog::examineNow()
-{
-    m_debounce.stop();
-    m_startable = false;
-    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
-    QString error, note;
-    const std::size_t cells = cellCount(error, &note);
-    QString grid = !error.isEmpty() ? coloured(error, "#b42318") : cells == 1 ? tr("1 traced prompt") : tr("%1 traced prompts").arg(cells);
+    // The grid and the output folder need no engine: checked here, once per examination.
+    m_gridError.clear();
+    QString note;
+    m_cells = cellCount(m_gridError, &note);
+    QString grid = !m_gridError.isEmpty() ? coloured(m_gridError, "#b42318")
+                   : m_cells == 1          ? tr("1 traced prompt")
+                                           : tr("%1 traced prompts").arg(m_cells);
     if (!note.isEmpty()) grid += QStringLiteral("; ") + note.toHtmlEscaped();
     m_grid->setText(grid);
+}
+
+widgets::TraceRunSpec SweepDialog::examinationSpec() const
+{
     // The engine checks the folder and estimates the longest cell's prompt.
     widgets::TraceRunSpec spec;
-    spec.request.modelDir = m_modelDir->text().trimmed().toStdString();
-    spec.request.device = m_device->currentData().toString().toStdString();
+    spec.request.modelDir = modelDir();
+    spec.request.device = deviceCombo()->currentData().toString().toStdString();
     spec.request.params.bq = m_bq->value();
     spec.request.params.bk = m_bk->value();
     spec.request.params.sinks = m_sinks->value();
@@ -231,65 +194,38 @@ void SweepDialog::examineNow()
     spec.prompt.needle.haystack = m_haystack->text().trimmed().toStdString();
     spec.prompt.needle.tokensToGenerate = m_tokens->value();
     spec.prompt.needle.seed = static_cast<std::uint64_t>(m_seed->value());
-    if (error.isEmpty()) {
+    if (m_gridError.isEmpty()) {
         const core::NiahTracedSweep s = sweep();
         spec.prompt.needle.targetTokens = *std::max_element(s.spec.lengths.begin(), s.spec.lengths.end());
         spec.request.params.k = *std::max_element(s.spec.ks.begin(), s.spec.ks.end());
     }
-    m_estimate->setText(tr("Checking…"));
-    m_examination = m_runner->examine(spec);
+    return spec;
 }
 
-void SweepDialog::showExamination(const widgets::TraceExamination& e)
+bool SweepDialog::showExamination(const widgets::TraceExamination& e)
 {
-    if (m_debounce.isActive() || m_runner->latestExamination() != m_examination) return;
-    if (!m_devicesFilled && !e.devices.empty()) {
-        m_devicesFilled = true;
-        const QSignalBlocker block(m_device);
-        m_device->clear();
-        for (const widgets::DeviceChoice& d : e.devices)
-            m_device->addItem(QString::fromStdString(d.id + ": " + d.description), QString::fromStdString(d.id));
-        m_device->setCurrentIndex(e.devices.size() > 1 ? 1 : 0);
-        if (e.devices.size() > 1) {
-            examineNow(); // the estimate was for the CPU
-            return;
-        }
-    }
-    if (e.model) {
-        const QString summary = QString::fromStdString(e.model->describe());
-        m_modelStatus->setText(e.modelError.isEmpty() ? coloured(summary, "#1a7f37")
-                                                      : muted(this, summary) + QStringLiteral("<br>") + coloured(e.modelError, "#b42318"));
-    } else {
-        m_modelStatus->setText(coloured(e.modelError, "#b42318"));
-    }
-    QString gridError;
-    const std::size_t cells = cellCount(gridError);
-    m_startable = false;
+    bool startable = false;
     if (!e.modelError.isEmpty()) {
         m_estimate->setText(coloured(tr("No estimate: the model folder cannot be used."), "#b42318"));
-    } else if (!gridError.isEmpty()) {
-        m_estimate->setText(coloured(tr("Cannot run: %1").arg(gridError), "#b42318"));
+    } else if (!m_gridError.isEmpty()) {
+        m_estimate->setText(coloured(tr("Cannot run: %1").arg(m_gridError), "#b42318"));
     } else if (!e.estimateError.isEmpty()) {
         m_estimate->setText(coloured(tr("Cannot run the longest cell: %1").arg(e.estimateError), "#b42318"));
     } else if (e.estimate) {
         const core::TraceEstimate& est = *e.estimate;
-        const double total = est.seconds * static_cast<double>(cells);
+        const double total = est.seconds * static_cast<double>(m_cells);
         const QString line = tr("Longest cell: %1. All %2 cells: at most about %3.")
                                  .arg(QString::fromStdString(est.summary))
-                                 .arg(cells)
+                                 .arg(m_cells)
                                  .arg(total < 120 ? tr("%1 s").arg(std::ceil(total)) : tr("%1 min").arg(std::ceil(total / 60)));
-        m_startable = est.fits;
+        startable = est.fits;
         m_estimate->setText(est.fits ? line.toHtmlEscaped()
                                      : coloured(tr("Refused: the longest cell does not fit on this device."), "#b42318") +
                                            QStringLiteral("<br>") + muted(this, line));
     }
-    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(m_startable);
-    emit examinationShown();
+    return startable;
 }
 
-QString SweepDialog::modelStatus() const { return m_modelStatus->text(); }
 QString SweepDialog::gridStatus() const { return m_grid->text(); }
-QString SweepDialog::estimateStatus() const { return m_estimate->text(); }
-bool SweepDialog::canStart() const { return m_startable && !m_debounce.isActive(); }
 
 } // namespace sparsetrace::explorer

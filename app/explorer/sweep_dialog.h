@@ -7,13 +7,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "examining_dialog.h"
+
 #include "sparsetrace/core/niah_sweep.h"
-#include "sparsetrace/widgets/trace_runner.h"
 
-#include <QDialog>
-#include <QTimer>
-
-#include <cstdint>
+#include <cstddef>
 
 class QComboBox;
 class QDialogButtonBox;
@@ -23,7 +21,7 @@ class QSpinBox;
 
 namespace sparsetrace::explorer {
 
-class SweepDialog : public QDialog {
+class SweepDialog : public ExaminingDialog {
     Q_OBJECT
 public:
     explicit SweepDialog(widgets::TraceRunner* runner, QWidget* parent = nullptr);
@@ -31,7 +29,6 @@ public:
     // The sweep the fields describe (throws ArgumentError when the grid does not parse).
     core::NiahTracedSweep sweep() const;
 
-    void setModelDir(const QString& dir);
     QLineEdit* lengthsEdit() const { return m_lengths; }
     QLineEdit* depthsEdit() const { return m_depths; }
     QLineEdit* ksEdit() const { return m_ks; }
@@ -42,31 +39,19 @@ public:
     QSpinBox* sinksSpin() const { return m_sinks; }
     QSpinBox* windowSpin() const { return m_window; }
     QSpinBox* tokensSpin() const { return m_tokens; }
-    QComboBox* deviceCombo() const { return m_device; }
-
-    QString modelStatus() const;
+    // The grid's cell count, or why it cannot run (including an output folder of another sweep).
     QString gridStatus() const;
-    QString estimateStatus() const;
-    bool canStart() const;
-    void examineNow();
-
-signals:
-    void examinationShown();
 
 private:
-    void scheduleExamination();
-    void showExamination(const widgets::TraceExamination& e);
+    void aboutToExamine() override;
+    widgets::TraceRunSpec examinationSpec() const override;
+    bool showExamination(const widgets::TraceExamination& e) override;
     // The grid's cell count, or an error message in `error` (a grid that does not parse, or an
     // output folder holding another sweep); `note` tells how much of the sweep the folder holds.
     std::size_t cellCount(QString& error, QString* note = nullptr) const;
 
-    widgets::TraceRunner* m_runner;
-    QTimer m_debounce;
-    std::uint64_t m_examination = 0;
-    bool m_startable = false;
-    bool m_devicesFilled = false;
-    QLineEdit* m_modelDir;
-    QLabel* m_modelStatus;
+    std::size_t m_cells = 0; // the grid's cells, as aboutToExamine() found them
+    QString m_gridError;     // why the grid cannot run (empty when it can)
     QLineEdit* m_haystack;
     QLineEdit* m_lengths;
     QLineEdit* m_depths;
@@ -77,11 +62,8 @@ private:
     QSpinBox* m_bk;
     QSpinBox* m_sinks;
     QSpinBox* m_window;
-    QComboBox* m_device;
     QLineEdit* m_outDir;
     QLabel* m_grid;
-    QLabel* m_estimate;
-    QDialogButtonBox* m_buttons;
 };
 
 } // namespace sparsetrace::explorer
