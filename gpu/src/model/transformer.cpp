@@ -354,9 +354,14 @@ torch::Tensor Transformer::mlp(const LayerWeights& lw, const torch::Tensor& x) c
     const std::int64_t f = m_config.intermediate;
     torch::Tensor gu = linear(x, lw.gateUp, lw.gateUpBias); // [n, 2F]
     torch::Tensor gate = gu.narrow(1, 0, f);
-    torch::Tensor up = gu.narrow(1, f, f);
-    torch::Tensor act = m_config.activation == core::Activation::Silu ? torch::silu(gate) : torch::gelu(gate, "tanh");
-    return linear(act * up, lw.down, lw.downBias);
+    const torch::Tensor up = gu.narrow(1, f, f);
+    // In place in the gate half of gu (the same kernels as out of place, so the same numbers):
+    // the chunk's MLP holds one [n, 2F] buffer instead of three. The down projection reads the
+    // strided half directly (row stride 2F is a valid leading dimension for the GEMM).
+    if (m_config.activation == core::Activation::Silu) torch::silu_(gate);
+    else torch::gelu_(gate, "tanh");
+    gate.mul_(up);
+    return linear(gate, lw.down, lw.downBias);
 }
 
 torch::Tensor Transformer::forward(const torch::Tensor& idsIn, const std::vector<std::int64_t>& logitRows,
