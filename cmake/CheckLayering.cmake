@@ -1,5 +1,6 @@
 # Fails when core includes Qt, torch or CUDA headers, gpu or the CLI (app/cli) includes Qt, or
-# widgets include torch or CUDA. Qt headers in either spelling (<QString>, <qstring.h>); CUDA
+# widgets include torch or CUDA. Qt headers in either spelling (<QString>, <qstring.h>; the
+# lowercase one only in angle brackets, so a project header "quantile.h" is not Qt); CUDA
 # headers of the runtime and of its libraries (cuda*, cub, thrust, crt, cuBLAS, cuRAND, ...).
 # Run as: cmake -DSOURCE_DIR=<root> -P cmake/CheckLayering.cmake
 set(_failed FALSE)
@@ -16,13 +17,13 @@ function(check_dir dir regex what)
     endforeach()
   endforeach()
 endfunction()
-set(_qt "Q[A-Za-z]|q[a-z0-9_]+\\.h|qcustomplot")
-set(_torch "torch/|ATen/|c10/")
-set(_cuda "cuda|cub/|thrust/|crt/|cublas|cusparse|curand|cufft|cusolver|nvrtc|nvtx|nvToolsExt|device_launch_parameters")
-check_dir(core "[<\"](${_qt}|${_torch}|${_cuda})" "Qt, torch or CUDA headers")
-check_dir(gpu "[<\"](${_qt})" "Qt headers")
-check_dir(app/cli "[<\"](${_qt})" "Qt headers")
-check_dir(widgets "[<\"](${_torch}|${_cuda})" "torch or CUDA headers")
+set(_qt "[<\"](Q[A-Za-z]|qcustomplot)|<q[a-z0-9_]+\\.h")
+set(_torch "[<\"](torch/|ATen/|c10/)")
+set(_cuda "[<\"](cuda|cub/|thrust/|crt/|cublas|cusparse|curand|cufft|cusolver|nvrtc|nvtx|nvToolsExt|device_launch_parameters)")
+check_dir(core "${_qt}|${_torch}|${_cuda}" "Qt, torch or CUDA headers")
+check_dir(gpu "${_qt}" "Qt headers")
+check_dir(app/cli "${_qt}" "Qt headers")
+check_dir(widgets "${_torch}|${_cuda}" "torch or CUDA headers")
 if(_failed)
   message(FATAL_ERROR "layering rule broken (see ARCHITECTURE.md)")
 endif()
