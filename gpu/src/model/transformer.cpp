@@ -418,6 +418,14 @@ torch::Tensor Transformer::forward(const torch::Tensor& idsIn, const std::vector
         if (!logitRows.empty())
             rows = torch::tensor(logitRows, torch::TensorOptions().dtype(torch::kInt64)).to(dev);
 
+        // RoPE tables for this call's positions, once per forward for each kind of layer present
+        // (element for element what a chunk's own table would hold).
+        torch::Tensor ropeCos[2], ropeSin[2]; // [0] global layers, [1] sliding-window layers
+        for (int l = 0; l < c.layers; ++l) {
+            const int kind = c.layerIsSliding[static_cast<std::size_t>(l)] ? 1 : 0;
+            if (!ropeCos[kind].defined()) ropeTables(kind == 1, start, t, ropeCos[kind], ropeSin[kind]);
+        }
+
         for (int l = 0; l < c.layers; ++l) {
             const LayerWeights& lw = m_weights.layers[static_cast<std::size_t>(l)];
             const bool local = c.layerIsSliding[static_cast<std::size_t>(l)];
@@ -441,8 +449,8 @@ torch::Tensor Transformer::forward(const torch::Tensor& idsIn, const std::vector
                     qc = norm(qc, lw.qNorm);
                     kc = norm(kc, lw.kNorm);
                 }
-                torch::Tensor cosT, sinT;
-                ropeTables(local, start + c0, n, cosT, sinT);
+                const torch::Tensor cosT = ropeCos[local ? 1 : 0].narrow(0, c0, n);
+                const torch::Tensor sinT = ropeSin[local ? 1 : 0].narrow(0, c0, n);
                 q.narrow(1, c0, n).copy_(rope(qc, cosT, sinT).transpose(0, 1));
                 kNew.narrow(1, c0, n).copy_(rope(kc, cosT, sinT).transpose(0, 1));
                 vNew.narrow(1, c0, n).copy_(vc.transpose(0, 1));
