@@ -14,6 +14,13 @@
 #include <string>
 #include <vector>
 
+#if __has_include(<execinfo.h>)
+#include <csignal>
+#include <execinfo.h>
+#include <unistd.h>
+#define ST_HAVE_BACKTRACE 1
+#endif
+
 namespace sparsetrace::test {
 
 struct Skipped {
@@ -47,25 +54,46 @@ struct Register {
 // (see skipOrFailForMissingShared in shared_assets.h); a GPU skip fails with REQUIRE_GPU=1.
 [[noreturn]] inline void skip(const std::string& why) { throw Skipped{why}; }
 
+#ifdef ST_HAVE_BACKTRACE
+// A crash prints the stack (addresses resolve with addr2line or gdb) before the default action,
+// so a segfault on the GPU machine, where no debugger may be at hand, still says where.
+inline void crashHandler(int sig)
+{
+    void* frames[64];
+    const int n = ::backtrace(frames, 64);
+    const char head[] = "\n*** crashed; stack:\n";
+    (void)!::write(2, head, sizeof head - 1);
+    ::backtrace_symbols_fd(frames, n, 2);
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+}
+#endif
+
 inline int runAll(int argc, char** argv)
 {
+#ifdef ST_HAVE_BACKTRACE
+    std::signal(SIGSEGV, crashHandler);
+    std::signal(SIGBUS, crashHandler);
+    std::signal(SIGABRT, crashHandler);
+#endif
     std::string filter = argc > 1 ? argv[1] : "";
     int passed = 0, failed = 0, skipped = 0;
     for (auto& [name, fn] : Registry::get().tests) {
         if (!filter.empty() && name.find(filter) == std::string::npos) continue;
+        std::cout << "RUN    " << name << std::endl;
         try {
             fn();
             ++passed;
-            std::cout << "PASS   " << name << "\n";
+            std::cout << "PASS   " << name << std::endl;
         } catch (const Skipped& s) {
             ++skipped;
-            std::cout << "SKIP   " << name << ": " << s.why << "\n";
+            std::cout << "SKIP   " << name << ": " << s.why << std::endl;
         } catch (const Failed& f) {
             ++failed;
-            std::cout << "FAIL   " << name << ": " << f.what << "\n";
+            std::cout << "FAIL   " << name << ": " << f.what << std::endl;
         } catch (const std::exception& e) {
             ++failed;
-            std::cout << "FAIL   " << name << ": unexpected exception: " << e.what() << "\n";
+            std::cout << "FAIL   " << name << ": unexpected exception: " << e.what() << std::endl;
         }
     }
     std::cout << passed << " passed, " << failed << " failed, " << skipped << " skipped" << std::endl;

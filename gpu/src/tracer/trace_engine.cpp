@@ -404,14 +404,14 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
     } catch (const Cancelled&) {
         releaseDeviceCache();
         throw;
-    } catch (const Error&) {
-        releaseDeviceCache();
-        throw;
     } catch (const std::exception& e) {
         releaseDeviceCache();
+        // Out of memory reaches here raw from libtorch or a kernel, or already wrapped by the model
+        // or Stream-Attn ("forward pass failed: CUDA out of memory ..."): either way one message.
         if (isOutOfMemory(e))
             throw BackendError("out of memory on " + r.device + " while tracing " + std::to_string(T) + " tokens (" +
                                estimateNow.summary + "); try a shorter prompt, fewer check tokens, or another device");
+        if (dynamic_cast<const Error*>(&e)) throw;
         throw BackendError(std::string("the engine failed: ") + e.what());
     }
 }
