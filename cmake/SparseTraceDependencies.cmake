@@ -2,6 +2,10 @@
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
+# Our nlohmann/json symbols in a namespace of their own (nlohmann::json_abi, not
+# json_abi_v3_11_N): a PyTorch build may carry its own copy of the library, and inline
+# functions of the same version and namespace would be merged with theirs at load time.
+add_compile_definitions(NLOHMANN_JSON_NAMESPACE_NO_VERSION=1)
 find_package(CLI11 REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
