@@ -34,6 +34,10 @@ if(NOT SPARSETRACE_CUDA STREQUAL "OFF")
     if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
       set(CMAKE_CUDA_ARCHITECTURES 90)
     endif()
+    # The shared CUDA runtime, the one libtorch uses: CMake's default (Static) would link a second
+    # copy, cudart_static, beside the shared one (CUDA::cudart, libtorch_cuda), and two runtimes
+    # in one process each keep their own module registry and tear down at exit on their own.
+    set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
     set(CMAKE_CUDA_STANDARD 17) # CMake 3.25 knows no C++20 flag for nvcc; kernels need no more
