@@ -14,7 +14,8 @@
 #include <string>
 #include <vector>
 
-#if __has_include(<execinfo.h>)
+// Not under the sanitizers, whose own handlers report a crash better.
+#if __has_include(<execinfo.h>) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #include <csignal>
 #include <execinfo.h>
 #include <unistd.h>
