@@ -418,17 +418,15 @@ torch::Tensor Transformer::forward(const torch::Tensor& idsIn, const std::vector
         if (!logitRows.empty())
             rows = torch::tensor(logitRows, torch::TensorOptions().dtype(torch::kInt64)).to(dev);
 
-        // RoPE tables for this call's positions, once per forward for each kind of layer present
-        // (element for element what a chunk's own table would hold).
+        // RoPE tables for this call's positions, built by the first layer of each kind and shared
+        // by the rest (element for element what a chunk's own table would hold).
         torch::Tensor ropeCos[2], ropeSin[2]; // [0] global layers, [1] sliding-window layers
-        for (int l = 0; l < c.layers; ++l) {
-            const int kind = c.layerIsSliding[static_cast<std::size_t>(l)] ? 1 : 0;
-            if (!ropeCos[kind].defined()) ropeTables(kind == 1, start, t, ropeCos[kind], ropeSin[kind]);
-        }
 
         for (int l = 0; l < c.layers; ++l) {
             const LayerWeights& lw = m_weights.layers[static_cast<std::size_t>(l)];
             const bool local = c.layerIsSliding[static_cast<std::size_t>(l)];
+            const int ropeKind = local ? 1 : 0;
+            if (!ropeCos[ropeKind].defined()) ropeTables(local, start, t, ropeCos[ropeKind], ropeSin[ropeKind]);
             torch::Tensor q = torch::empty({h, t, d}, opts); // [H, T, D] rotated queries
             torch::Tensor kNew, vNew;                        // [Hkv, T, D] this call's keys/values
             if (cache) {
@@ -449,8 +447,8 @@ torch::Tensor Transformer::forward(const torch::Tensor& idsIn, const std::vector
                     qc = norm(qc, lw.qNorm);
                     kc = norm(kc, lw.kNorm);
                 }
-                const torch::Tensor cosT = ropeCos[local ? 1 : 0].narrow(0, c0, n);
-                const torch::Tensor sinT = ropeSin[local ? 1 : 0].narrow(0, c0, n);
+                const torch::Tensor cosT = ropeCos[ropeKind].narrow(0, c0, n);
+                const torch::Tensor sinT = ropeSin[ropeKind].narrow(0, c0, n);
                 q.narrow(1, c0, n).copy_(rope(qc, cosT, sinT).transpose(0, 1));
                 kNew.narrow(1, c0, n).copy_(rope(kc, cosT, sinT).transpose(0, 1));
                 vNew.narrow(1, c0, n).copy_(vc.transpose(0, 1));
