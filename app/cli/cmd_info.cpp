@@ -51,8 +51,8 @@ int runInfo(const std::string& path, bool asJson)
     std::printf("tokens         %lld prompt + %lld generated\n", static_cast<long long>(info.promptTokens),
                 static_cast<long long>(info.generatedTokens));
     const auto& s = info.params;
-    std::printf("stream-attn    bq=%d bk=%d K=%d sinks=%d window=%d stride=%d rep=%s K'=%d dense layers=%d\n", s.bq, s.bk,
-                s.k, s.sinks, s.window, s.queryStride, std::string(core::representativeName(s.representative)).c_str(),
+    std::printf("stream-attn    bq=%d bk=%d K=%d sinks=%d window=%d stride=%d score=%s K'=%d dense layers=%d\n", s.bq, s.bk,
+                s.k, s.sinks, s.window, s.queryStride, std::string(core::scoreRuleName(s.score)).c_str(),
                 s.kPrime(), denseLayers);
     std::printf("sparsity       %.4f (%.4g of %.4g causal pairs kept)\n", sparsity.sparsity(), sparsity.keptPairs,
                 sparsity.causalPairs);

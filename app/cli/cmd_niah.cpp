@@ -23,7 +23,7 @@ std::atomic<bool> g_niahInterrupted{false};
 extern "C" void onNiahSigint(int) { g_niahInterrupted.store(true); }
 
 struct NiahOptions {
-    std::string model, haystack = "noise", lengths, depths, ks, out, shard = "0/1", device = "cpu", dtype;
+    std::string model, haystack = "noise", lengths, depths, ks, out, shard = "0/1", device = "cpu", dtype, score;
     std::uint64_t seed = 0;
     std::int64_t tokensToGenerate = 16;
     core::StreamParams params;
@@ -41,6 +41,7 @@ int runNiah(const NiahOptions& o)
     sweep.spec.tokensToGenerate = o.tokensToGenerate;
     sweep.base.modelDir = o.model;
     sweep.base.params = o.params;
+    if (!o.score.empty()) sweep.base.params.score = core::scoreRuleFromName(o.score);
     sweep.base.device = o.device;
     sweep.base.dtype = o.dtype;
     sweep.base.randomWeightsSeed = o.randomSeed;
@@ -109,6 +110,9 @@ void addNiahCommand(CLI::App& app, Runner& run)
     cmd->add_option("--bk", o->params.bk, "Key block size")->capture_default_str();
     cmd->add_option("--sinks", o->params.sinks, "Sink tokens")->capture_default_str();
     cmd->add_option("--window", o->params.window, "Local window tokens")->capture_default_str();
+    cmd->add_option("--score", o->score,
+                    "How the search scores a node: centre, first or bound (default: " +
+                        std::string(core::scoreRuleName(core::StreamParams{}.score)) + ")");
     cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
     cmd->add_option("--dtype", o->dtype, "f32 or bf16");
     cmd->add_option("--random-weights", o->randomSeed, "Seeded random weights (config.json only)");

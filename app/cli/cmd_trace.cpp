@@ -34,7 +34,8 @@ extern "C" void onSigint(int) { g_interrupted.store(true); }
 struct TraceOptions {
     std::string model;
     std::string prompt, promptFile, tokenIdsFile;
-    std::string representative = "centre";
+    std::string score;          // --score; empty = the default rule (core::StreamParams)
+    std::string representative; // --representative, the old name of --score
     std::vector<int> denseLayers;
     core::StreamParams params;
     int checkTokens = 2;
@@ -56,6 +57,17 @@ std::string readTextFile(const std::string& path)
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
+}
+
+// --score and its old name --representative: either may be given, both only when they agree.
+core::ScoreRule resolveScoreRule(const std::string& score, const std::string& alias, core::ScoreRule fallback)
+{
+    if (!score.empty() && !alias.empty() && core::scoreRuleFromName(score) != core::scoreRuleFromName(alias))
+        throw ArgumentError("--score " + score + " and --representative " + alias +
+                            " name different rules; give one (--representative is the old name of --score)");
+    if (!score.empty()) return core::scoreRuleFromName(score);
+    if (!alias.empty()) return core::scoreRuleFromName(alias);
+    return fallback;
 }
 
 gpu::TraceRequest makeRequest(const TraceOptions& o, bool searchK)
@@ -85,7 +97,7 @@ gpu::TraceRequest makeRequest(const TraceOptions& o, bool searchK)
         throw ArgumentError("give the prompt with --prompt, --prompt-file or --token-ids");
     }
     r.params = o.params;
-    r.params.representative = core::representativeFromName(o.representative);
+    r.params.score = resolveScoreRule(o.score, o.representative, r.params.score);
     r.params.denseLayers = o.denseLayers;
     r.params.validate();
     r.checkTokens = o.checkTokens;
@@ -214,8 +226,10 @@ void addTraceOptions(CLI::App* cmd, const std::shared_ptr<TraceOptions>& o)
     cmd->add_option("--sinks", o->params.sinks, "Sink tokens always kept (multiple of bk)")->capture_default_str();
     cmd->add_option("--window", o->params.window, "Local window tokens always kept")->capture_default_str();
     cmd->add_option("--query-stride", o->params.queryStride, "Stride of the queries that score a block")->capture_default_str();
-    cmd->add_option("--representative", o->representative, "Representative block of a node: centre or first")
-        ->capture_default_str();
+    cmd->add_option("--score", o->score,
+                    "How the search scores a node: centre, first or bound (default: " +
+                        std::string(core::scoreRuleName(core::StreamParams{}.score)) + ")");
+    cmd->add_option("--representative", o->representative, "Old name of --score (centre, first or bound)");
     cmd->add_option("--dense-layers", o->denseLayers, "Layers run densely (their top blocks are recorded)")->delimiter(',');
     cmd->add_option("--check-tokens", o->checkTokens, "Greedy tokens compared with the dense model (0 = no check)")
         ->capture_default_str();

@@ -111,6 +111,14 @@ NiahSweepSpec NiahSweepSpec::fromJson(const json& j, const std::string& what)
     s.seed = getField<std::uint64_t>(j, "seed", what);
     s.tokensToGenerate = getField<std::int64_t>(j, "tokens_to_generate", what);
     s.extra = j.contains("extra") ? j["extra"] : json::object();
+    // Tables written before trace format 2 name the score rule "representative" in their params.
+    if (s.extra.is_object() && s.extra.contains("params") && s.extra["params"].is_object()) {
+        json& params = s.extra["params"];
+        if (params.contains("representative") && !params.contains("score")) {
+            params["score"] = params["representative"];
+            params.erase("representative");
+        }
+    }
     try {
         s.validate();
     } catch (const ArgumentError& e) {
@@ -365,11 +373,32 @@ NiahTable NiahTable::readJson(const std::filesystem::path& path)
     return fromJson(j, path.string());
 }
 
+std::string niahScoreRule(const NiahSweepSpec& spec)
+{
+    if (!spec.extra.is_object() || !spec.extra.contains("params")) return {};
+    const json& params = spec.extra.at("params");
+    if (!params.is_object() || !params.contains("score") || !params.at("score").is_string()) return {};
+    return params.at("score").get<std::string>();
+}
+
+namespace {
+// Cells traced with one score rule cannot join a table of another: the message names both.
+void requireSameScoreRule(const NiahSweepSpec& earlier, const NiahSweepSpec& now, const std::string& what)
+{
+    const std::string a = niahScoreRule(earlier), b = niahScoreRule(now);
+    if (a != b)
+        throw ArgumentError(what + ": score rule \"" + (a.empty() ? "unknown" : a) + "\" against \"" +
+                            (b.empty() ? "unknown" : b) + "\"; cells traced with two rules cannot share a table");
+}
+} // namespace
+
 NiahTable mergeNiahTables(const std::vector<NiahTable>& shards)
 {
     if (shards.empty()) throw ArgumentError("NIAH merge: no table given");
     NiahTable merged(shards.front().spec());
     for (std::size_t s = 0; s < shards.size(); ++s) {
+        requireSameScoreRule(merged.spec(), shards[s].spec(),
+                             "NIAH merge: table 1 and table " + std::to_string(s + 1) + " were traced differently");
         if (!(shards[s].spec() == merged.spec()))
             throw ArgumentError("NIAH merge: table " + std::to_string(s + 1) + " belongs to a different sweep (its spec differs)");
         for (const auto& c : shards[s].cells()) {
@@ -402,6 +431,8 @@ NiahTable runNiahSweep(const NiahSweepSpec& spec, const NiahShard& shard, const 
     NiahTable table(spec);
     if (std::filesystem::exists(jsonPath)) {
         NiahTable earlier = NiahTable::readJson(jsonPath);
+        requireSameScoreRule(earlier.spec(), spec,
+                             jsonPath.string() + " holds cells of an earlier sweep traced differently (choose another output folder)");
         if (!(earlier.spec() == spec))
             throw ArgumentError(jsonPath.string() + " belongs to a different sweep (other model, haystack, grid or seed): "
                                 "choose another output folder");

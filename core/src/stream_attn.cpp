@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -80,6 +81,7 @@ double representativeScore(const AttentionInputs& in, const StreamParams& p, int
 struct Node {
     int start = 0;
     int length = 0;
+    std::optional<double> score; // set once scored; kept while the node passes rounds unchanged
 };
 
 // Attention of every query of one row over the keys of `blocks` (ascending, distinct). Writes
@@ -208,7 +210,75 @@ std::vector<std::int64_t> scoringQueries(const RowPlan& plan, const StreamParams
     return js;
 }
 
-std::vector<int> searchBlocks(const AttentionInputs& in, const StreamParams& p, int head, const RowPlan& plan)
+BlockEnvelopeTable::BlockEnvelopeTable(const AttentionInputs& in, int kvHead, int bk)
+{
+    require(kvHead >= 0 && kvHead < in.kvHeads, "envelope table: KV head out of range");
+    require(bk >= 1, "envelope table: bk must be positive");
+    m_dim = in.headDim;
+    m_blocks = static_cast<int>((in.keys + bk - 1) / bk);
+    m_levels = 1;
+    while ((std::int64_t{1} << m_levels) <= m_blocks) ++m_levels;
+    const auto D = static_cast<std::size_t>(m_dim);
+    const auto levelSize = static_cast<std::size_t>(m_blocks) * D;
+    m_lo.assign(static_cast<std::size_t>(m_levels) * levelSize, std::numeric_limits<float>::infinity());
+    m_hi.assign(m_lo.size(), -std::numeric_limits<float>::infinity());
+    // Level 0: each block's own keys.
+    for (int b = 0; b < m_blocks; ++b) {
+        float* lo = m_lo.data() + static_cast<std::size_t>(b) * D;
+        float* hi = m_hi.data() + static_cast<std::size_t>(b) * D;
+        for (std::int64_t t = blockFirstKey(b, bk); t < blockEndKey(in, b, bk); ++t) {
+            const float* kt = keyRow(in, kvHead, t);
+            for (std::size_t d = 0; d < D; ++d) {
+                lo[d] = std::min(lo[d], kt[d]);
+                hi[d] = std::max(hi[d], kt[d]);
+            }
+        }
+    }
+    // Level l from two halves of level l-1.
+    for (int l = 1; l < m_levels; ++l) {
+        const int half = 1 << (l - 1);
+        for (int b = 0; b + (1 << l) <= m_blocks; ++b) {
+            const std::size_t at = static_cast<std::size_t>(l) * levelSize + static_cast<std::size_t>(b) * D;
+            const std::size_t a = static_cast<std::size_t>(l - 1) * levelSize + static_cast<std::size_t>(b) * D;
+            const std::size_t c = a + static_cast<std::size_t>(half) * D;
+            for (std::size_t d = 0; d < D; ++d) {
+                m_lo[at + d] = std::min(m_lo[a + d], m_lo[c + d]);
+                m_hi[at + d] = std::max(m_hi[a + d], m_hi[c + d]);
+            }
+        }
+    }
+}
+
+void BlockEnvelopeTable::envelope(int first, int count, std::span<double> lo, std::span<double> hi) const
+{
+    require(count >= 1 && first >= 0 && first + count <= m_blocks, "envelope table: block range out of bounds");
+    require(lo.size() == static_cast<std::size_t>(m_dim) && hi.size() == lo.size(), "envelope table: lo/hi need D entries");
+    int l = 0;
+    while ((2 << l) <= count) ++l; // 2^l <= count < 2^(l+1)
+    const auto D = static_cast<std::size_t>(m_dim);
+    const std::size_t levelAt = static_cast<std::size_t>(l) * static_cast<std::size_t>(m_blocks) * D;
+    const std::size_t a = levelAt + static_cast<std::size_t>(first) * D;
+    const std::size_t b = levelAt + static_cast<std::size_t>(first + count - (1 << l)) * D;
+    for (std::size_t d = 0; d < D; ++d) {
+        lo[d] = std::min(m_lo[a + d], m_lo[b + d]);
+        hi[d] = std::max(m_hi[a + d], m_hi[b + d]);
+    }
+}
+
+double BlockEnvelopeTable::bound(const float* qj, int first, int count) const
+{
+    std::vector<double> lo(static_cast<std::size_t>(m_dim)), hi(lo.size());
+    envelope(first, count, lo, hi);
+    double s = 0;
+    for (int d = 0; d < m_dim; ++d) {
+        const double q = qj[d];
+        s += std::max(q * lo[static_cast<std::size_t>(d)], q * hi[static_cast<std::size_t>(d)]);
+    }
+    return s;
+}
+
+std::vector<int> searchBlocks(const AttentionInputs& in, const StreamParams& p, int head, const RowPlan& plan,
+                              const BlockEnvelopeTable* envelopes, SearchStats* stats)
 {
     const int n = plan.rangeEnd - plan.rangeFirst;
     std::vector<int> searched;
@@ -216,36 +286,55 @@ std::vector<int> searchBlocks(const AttentionInputs& in, const StreamParams& p, 
         for (int b = plan.rangeFirst; b < plan.rangeEnd; ++b) searched.push_back(b);
         return searched;
     }
+    std::optional<BlockEnvelopeTable> ownTable;
+    if (p.score == ScoreRule::Bound && !envelopes) envelopes = &ownTable.emplace(in, kvHeadOf(in, head), p.bk);
     // K nodes that split the range as evenly as integer division allows; each holds >= 1 block.
+    // The first nodes have no score yet; a node chosen in a round keeps the score it won with.
     std::vector<Node> nodes;
     for (int i = 0; i < p.k; ++i) {
         const int start = plan.rangeFirst + static_cast<int>(static_cast<std::int64_t>(n) * i / p.k);
         const int next = plan.rangeFirst + static_cast<int>(static_cast<std::int64_t>(n) * (i + 1) / p.k);
-        nodes.push_back({start, next - start});
+        nodes.push_back({start, next - start, std::nullopt});
     }
     const std::vector<std::int64_t> queries = scoringQueries(plan, p);
+    std::vector<double> lo(static_cast<std::size_t>(in.headDim)), hi(lo.size()); // [D] float64: a child's envelope
+    const auto score = [&](const Node& child) {
+        if (stats) ++stats->childScores;
+        if (p.score == ScoreRule::Bound) {
+            envelopes->envelope(child.start, child.length, lo, hi);
+            double best = kNegInf;
+            for (std::int64_t j : queries) {
+                const float* qj = queryRow(in, head, j - in.queryOffset);
+                double sum = 0;
+                for (std::size_t d = 0; d < lo.size(); ++d)
+                    sum += std::max(double(qj[d]) * lo[d], double(qj[d]) * hi[d]);
+                best = std::max(best, sum);
+            }
+            return best;
+        }
+        const int representative = p.score == ScoreRule::Centre ? child.start + child.length / 2 : child.start;
+        return representativeScore(in, p, head, queries, representative);
+    };
     const auto multiBlock = [](const Node& node) { return node.length > 1; };
     while (std::any_of(nodes.begin(), nodes.end(), multiBlock)) {
+        if (stats) ++stats->rounds;
         // Split every node in two halves; a one-block node has an empty left half and passes on
-        // unchanged as its right half. Children come out in ascending block order.
+        // unchanged as its right half, with its score (a pass of the first round is scored once).
+        // Children come out in ascending block order.
         std::vector<Node> children;
         for (const Node& node : nodes) {
             const int half = node.length / 2;
-            if (half > 0) children.push_back({node.start, half});
-            children.push_back({node.start + half, node.length - half});
+            if (half > 0) children.push_back({node.start, half, std::nullopt});
+            children.push_back({node.start + half, node.length - half, std::nullopt});
+            if (half == 0) children.back().score = node.score;
         }
-        std::vector<double> score(children.size());
-        for (std::size_t c = 0; c < children.size(); ++c) {
-            const Node& child = children[c];
-            const int representative =
-                p.representative == Representative::Centre ? child.start + child.length / 2 : child.start;
-            score[c] = representativeScore(in, p, head, queries, representative);
-        }
+        for (Node& child : children)
+            if (!child.score) child.score = score(child);
         // Keep the K best children: highest score first, ties to the lower block index.
         std::vector<std::size_t> order(children.size());
         std::iota(order.begin(), order.end(), std::size_t{0});
         std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-            if (score[a] != score[b]) return score[a] > score[b];
+            if (*children[a].score != *children[b].score) return *children[a].score > *children[b].score;
             return children[a].start < children[b].start;
         });
         order.resize(static_cast<std::size_t>(p.k));
@@ -257,9 +346,10 @@ std::vector<int> searchBlocks(const AttentionInputs& in, const StreamParams& p, 
     return searched;
 }
 
-std::vector<int> keptBlocks(const AttentionInputs& in, const StreamParams& p, int head, const RowPlan& plan)
+std::vector<int> keptBlocks(const AttentionInputs& in, const StreamParams& p, int head, const RowPlan& plan,
+                            const BlockEnvelopeTable* envelopes, SearchStats* stats)
 {
-    std::vector<int> kept = searchBlocks(in, p, head, plan);
+    std::vector<int> kept = searchBlocks(in, p, head, plan, envelopes, stats);
     for (int b = plan.sinkFirst; b < plan.sinkEnd; ++b) kept.push_back(b);
     for (int b = plan.windowFirst; b < plan.windowEnd; ++b) kept.push_back(b);
     std::sort(kept.begin(), kept.end());
@@ -267,15 +357,19 @@ std::vector<int> keptBlocks(const AttentionInputs& in, const StreamParams& p, in
     return kept;
 }
 
-std::vector<std::int32_t> estimateMask(const AttentionInputs& in, const StreamParams& p)
+std::vector<std::int32_t> estimateMask(const AttentionInputs& in, const StreamParams& p, SearchStats* stats)
 {
     in.validate(p);
     const std::int64_t R = in.rows(p);
     const int kp = p.kPrime();
     std::vector<std::int32_t> index(static_cast<std::size_t>(in.heads * R * kp), -1); // [H, R, K'] int32
+    const int group = in.heads / in.kvHeads;
+    BlockEnvelopeTable table; // of the current KV head; heads h of one KV head are consecutive
     for (int h = 0; h < in.heads; ++h) {
+        if (p.score == ScoreRule::Bound && h % group == 0) table = BlockEnvelopeTable(in, h / group, p.bk);
         for (std::int64_t r = 0; r < R; ++r) {
-            const std::vector<int> kept = keptBlocks(in, p, h, planRow(in, p, r));
+            const std::vector<int> kept =
+                keptBlocks(in, p, h, planRow(in, p, r), p.score == ScoreRule::Bound ? &table : nullptr, stats);
             if (static_cast<int>(kept.size()) > kp)
                 throw BackendError("Stream-Attn: a row kept more than K' blocks (internal invariant broken)");
             std::copy(kept.begin(), kept.end(), index.begin() + (h * R + r) * kp);

@@ -13,13 +13,22 @@ namespace sparsetrace::core {
 
 using nlohmann::json;
 
-std::string_view representativeName(Representative r) { return r == Representative::Centre ? "centre" : "first"; }
-
-Representative representativeFromName(std::string_view name)
+std::string_view scoreRuleName(ScoreRule r)
 {
-    if (name == "centre" || name == "center") return Representative::Centre;
-    if (name == "first") return Representative::First;
-    throw ArgumentError("representative rule must be \"centre\" or \"first\", not \"" + std::string(name) + "\"");
+    switch (r) {
+    case ScoreRule::Centre: return "centre";
+    case ScoreRule::First: return "first";
+    case ScoreRule::Bound: return "bound";
+    }
+    return "centre";
+}
+
+ScoreRule scoreRuleFromName(std::string_view name)
+{
+    if (name == "centre" || name == "center") return ScoreRule::Centre;
+    if (name == "first") return ScoreRule::First;
+    if (name == "bound") return ScoreRule::Bound;
+    throw ArgumentError("score rule must be \"centre\", \"first\" or \"bound\", not \"" + std::string(name) + "\"");
 }
 
 int StreamParams::kPrime() const
@@ -53,7 +62,7 @@ json StreamParams::toJson() const
             {"sinks", sinks},
             {"window", window},
             {"query_stride", queryStride},
-            {"representative", std::string(representativeName(representative))},
+            {"score", std::string(scoreRuleName(score))},
             {"dense_layers", denseLayers},
             {"k_prime", kPrime()}};
 }
@@ -83,7 +92,10 @@ StreamParams StreamParams::fromJson(const json& j)
     p.window = field<int>(j, "window", "params");
     p.queryStride = fieldOr<int>(j, "query_stride", 1, "params");
     try {
-        p.representative = representativeFromName(fieldOr<std::string>(j, "representative", "centre", "params"));
+        // Format version 2 writes "score"; version 1 wrote "representative" (centre or first),
+        // which is the same rule under its old name.
+        const char* ruleKey = j.is_object() && j.contains("score") ? "score" : "representative";
+        p.score = scoreRuleFromName(fieldOr<std::string>(j, ruleKey, "centre", "params"));
         p.denseLayers = fieldOr<std::vector<int>>(j, "dense_layers", {}, "params");
         p.validate();
     } catch (const ArgumentError& e) {

@@ -62,8 +62,12 @@ std::shared_ptr<const TraceFile> TraceFile::open(std::shared_ptr<const MappedFil
         throw fail(format.empty() ? "not a SparseTrace trace (a safetensors file without \"format\": sparsetrace.trace metadata)"
                                   : "not a SparseTrace trace (format \"" + format + "\")");
     std::string version = st.metadataValue("format_version");
-    if (version != std::to_string(TraceInfo::kFormatVersion))
-        throw fail("unsupported trace format version \"" + version + "\" (this build reads version " +
+    bool readable = false;
+    for (int v = TraceInfo::kOldestReadableVersion; v <= TraceInfo::kFormatVersion; ++v)
+        readable = readable || version == std::to_string(v);
+    if (!readable)
+        throw fail("unsupported trace format version \"" + version + "\" (this build reads versions " +
+                   std::to_string(TraceInfo::kOldestReadableVersion) + " to " +
                    std::to_string(TraceInfo::kFormatVersion) + ")");
 
     auto trace = std::shared_ptr<TraceFile>(new TraceFile(std::move(st)));

@@ -202,7 +202,7 @@ private slots:
             << withHeader(t, [](json& h) { h["__metadata__"].erase("format"); })
             << "FILE: not a SparseTrace trace (a safetensors file without \"format\": sparsetrace.trace metadata)";
         QTest::newRow("magic: future version") << withHeader(t, [](json& h) { h["__metadata__"]["format_version"] = "99"; })
-                                               << "FILE: unsupported trace format version \"99\" (this build reads version 1)";
+                                               << "FILE: unsupported trace format version \"99\" (this build reads versions 1 to 2)";
 
         // Wrong dtype: a known one where another is expected, and an unknown one.
         QTest::newRow("dtype: I32 mass") << withHeader(t, [](json& h) { h["layers.1.mass"]["dtype"] = "I32"; })

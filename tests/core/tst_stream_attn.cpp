@@ -62,7 +62,7 @@ Problem randomProblem(int H, int Hkv, std::int64_t keys, int D, StreamParams p, 
 }
 
 StreamParams makeParams(int bq, int bk, int k, int sinks, int window, int stride = 1,
-                        Representative rep = Representative::Centre)
+                        ScoreRule rep = ScoreRule::Centre)
 {
     StreamParams p;
     p.bq = bq;
@@ -71,7 +71,7 @@ StreamParams makeParams(int bq, int bk, int k, int sinks, int window, int stride
     p.sinks = sinks;
     p.window = window;
     p.queryStride = stride;
-    p.representative = rep;
+    p.score = rep;
     return p;
 }
 
@@ -245,7 +245,7 @@ private slots:
         QFETCH(int, slidingWindow);
         QFETCH(int, stride);
         QFETCH(bool, first);
-        const StreamParams p = makeParams(8, 4, 3, 4, 8, stride, first ? Representative::First : Representative::Centre);
+        const StreamParams p = makeParams(8, 4, 3, 4, 8, stride, first ? ScoreRule::First : ScoreRule::Centre);
         const std::int64_t tq = queries < 0 ? keys : queries;
         Problem pr = randomProblem(heads, kvHeads, keys, headDim, p, 17u + unsigned(keys), tq, keys - tq, slidingWindow);
         const StreamAttnResult res = streamAttention(pr.in, p);

@@ -29,7 +29,7 @@ struct Case {
 };
 
 core::StreamParams params(int bq, int bk, int k, int sinks, int window, int stride = 1,
-                          core::Representative rep = core::Representative::Centre)
+                          core::ScoreRule rep = core::ScoreRule::Centre)
 {
     core::StreamParams p;
     p.bq = bq;
@@ -38,17 +38,17 @@ core::StreamParams params(int bq, int bk, int k, int sinks, int window, int stri
     p.sinks = sinks;
     p.window = window;
     p.queryStride = stride;
-    p.representative = rep;
+    p.score = rep;
     return p;
 }
 
 std::vector<Case> cases()
 {
-    using core::Representative;
+    using core::ScoreRule;
     return {
         {"gqa1 T=300", 2, 2, 64, 300, 300, 0, 0, params(16, 16, 4, 16, 32)},
         {"gqa2 T=517 (not a multiple of bq)", 4, 2, 64, 517, 517, 0, 0, params(32, 16, 5, 32, 64)},
-        {"gqa6 stride 2, first rule", 6, 1, 128, 400, 400, 0, 0, params(8, 8, 6, 8, 16, 2, Representative::First)},
+        {"gqa6 stride 2, first rule", 6, 1, 128, 400, 400, 0, 0, params(8, 8, 6, 8, 16, 2, ScoreRule::First)},
         {"one head T=1000", 1, 1, 32, 1000, 1000, 0, 0, params(32, 32, 8, 32, 64)},
         {"sliding window 200", 4, 2, 64, 600, 600, 0, 200, params(16, 16, 4, 16, 32)},
         {"head dim 256", 2, 1, 256, 200, 200, 0, 0, params(16, 16, 3, 16, 32)},

@@ -148,7 +148,9 @@ StreamAttnShape kernelShape(const torch::Tensor& q, const torch::Tensor& k, cons
     s.sinks = params.sinks;
     s.window = params.window;
     s.queryStride = params.queryStride;
-    s.representativeFirst = params.representative == core::Representative::First;
+    if (params.score == core::ScoreRule::Bound)
+        throw ArgumentError("Stream-Attn: the bound score rule has no CUDA kernel yet; trace on the CPU or use --score centre");
+    s.representativeFirst = params.score == core::ScoreRule::First;
     s.kPrime = c.kPrime;
     s.rows = c.rows;
     s.stream = c10::cuda::getCurrentCUDAStream(q.device().index()).stream();

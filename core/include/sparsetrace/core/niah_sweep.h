@@ -119,6 +119,10 @@ private:
     std::vector<NiahCellResult> m_cells;
 };
 
+// The score rule ("centre", "first", "bound") recorded in a traced sweep's extra.params.score
+// (tables from before trace format 2 say "representative", read as "score"); empty if none.
+std::string niahScoreRule(const NiahSweepSpec& spec);
+
 // Joins shard tables (same spec, cells disjoint or identical) into the table an unsharded run
 // writes. ArgumentError for different specs or conflicting results of one cell.
 NiahTable mergeNiahTables(const std::vector<NiahTable>& shards);

@@ -66,11 +66,44 @@ RowPlan planRow(const AttentionInputs& in, const StreamParams& p, std::int64_t r
 // last partial block), the row's last query scores alone.
 std::vector<std::int64_t> scoringQueries(const RowPlan& plan, const StreamParams& p);
 
+// The channel-wise envelope of the keys of any range of key blocks, for the `bound` score rule
+// (spec section 2): a sparse table over the key blocks of one KV head. Level l, entry i holds the
+// per-channel min and max of the keys of blocks [i, i + 2^l); a range [first, first + count) is
+// the union of two overlapping power-of-two ranges, so any range costs O(D). Built once per
+// attention call and KV head from all Tk keys (the last block may be partial), and shared by the
+// query heads of that KV head. Memory O(Tk/bk * log2(Tk/bk) * D).
+class BlockEnvelopeTable {
+public:
+    BlockEnvelopeTable() = default;
+    BlockEnvelopeTable(const AttentionInputs& in, int kvHead, int bk);
+
+    int blocks() const { return m_blocks; }
+    int levels() const { return m_levels; }
+    // lo and hi ([D] each) of the keys of blocks [first, first + count), 1 <= count.
+    void envelope(int first, int count, std::span<double> lo, std::span<double> hi) const;
+    // The bound of one query row qj ([D] float32) over blocks [first, first + count):
+    // sum_d max(q_d * lo_d, q_d * hi_d), an upper bound of qj . k_t for every key t there.
+    double bound(const float* qj, int first, int count) const;
+
+private:
+    int m_blocks = 0, m_levels = 0, m_dim = 0;
+    std::vector<float> m_lo, m_hi; // [levels, blocks, D] float32 (entry i of level l valid for i + 2^l <= blocks)
+};
+
+// Counters of one search, for tests and benchmarks.
+struct SearchStats {
+    std::int64_t childScores = 0; // children scored (a one-block node passing a round unchanged is not rescored)
+    std::int64_t rounds = 0;      // splitting rounds
+};
+
 // The hierarchical top-k search of one (head, row): the searched blocks, ascending (at most K).
-std::vector<int> searchBlocks(const AttentionInputs& in, const StreamParams& p, int head, const RowPlan& plan);
+// `envelopes` is the head's KV table, needed by ScoreRule::Bound (built on the fly when null).
+std::vector<int> searchBlocks(const AttentionInputs& in, const StreamParams& p, int head, const RowPlan& plan,
+                              const BlockEnvelopeTable* envelopes = nullptr, SearchStats* stats = nullptr);
 
 // Kept blocks of one (head, row): sorted(searched U sinks U window), no block twice (<= K').
-std::vector<int> keptBlocks(const AttentionInputs& in, const StreamParams& p, int head, const RowPlan& plan);
+std::vector<int> keptBlocks(const AttentionInputs& in, const StreamParams& p, int head, const RowPlan& plan,
+                            const BlockEnvelopeTable* envelopes = nullptr, SearchStats* stats = nullptr);
 
 // What one attention call produces. index and mass have the layout of LayerRecord for the
 // call's own rows: [H, R, K'], ascending block indices padded with -1, mass 0 in padding.
@@ -82,8 +115,9 @@ struct StreamAttnResult {
     std::vector<float> mass;        // [H, R, K'] float32: per-block mass averaged over the row's queries
 };
 
-// Mask estimation only: index [H, R, K'] int32.
-std::vector<std::int32_t> estimateMask(const AttentionInputs& in, const StreamParams& p);
+// Mask estimation only: index [H, R, K'] int32. With the bound rule one BlockEnvelopeTable is
+// built per KV head and shared by its query heads.
+std::vector<std::int32_t> estimateMask(const AttentionInputs& in, const StreamParams& p, SearchStats* stats = nullptr);
 
 // Block-sparse attention with a given mask (index [H, R, K'] int32): each query attends to the
 // keys t <= its position (and inside its sliding window) of its row's kept blocks, with one

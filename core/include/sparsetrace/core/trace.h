@@ -16,9 +16,12 @@
 
 namespace sparsetrace::core {
 
-enum class Representative { Centre, First };
-std::string_view representativeName(Representative r); // "centre" | "first"
-Representative representativeFromName(std::string_view name); // throws ArgumentError
+// How the mask search scores a child node (spec section 2, "Score rules"): centre and first
+// score one representative block by exact dot products (HiP v1.1 and its numba reference);
+// bound scores the channel-wise envelope of all the child's keys (never below any key inside).
+enum class ScoreRule { Centre, First, Bound };
+std::string_view scoreRuleName(ScoreRule r); // "centre" | "first" | "bound"
+ScoreRule scoreRuleFromName(std::string_view name); // throws ArgumentError naming the three rules
 
 // Stream-Attn parameters (spec section 2). Sizes are in tokens except k (key blocks).
 struct StreamParams {
@@ -28,7 +31,7 @@ struct StreamParams {
     int sinks = 32;       // sink tokens (multiple of bk)
     int window = 64;      // local window tokens
     int queryStride = 1;  // stride of the queries that score a block
-    Representative representative = Representative::Centre;
+    ScoreRule score = ScoreRule::Centre;
     std::vector<int> denseLayers; // layers run densely (record their top-K' blocks)
 
     // Ceiling of sinks and window (16M tokens, past any context): keeps kPrime() inside int.
@@ -91,7 +94,10 @@ struct TokenTable {
 };
 
 struct TraceInfo {
-    static constexpr int kFormatVersion = 1;
+    // Version 2: params.score ("centre" | "first" | "bound") replaces params.representative.
+    // Readers accept versions kOldestReadableVersion..kFormatVersion; writers write kFormatVersion.
+    static constexpr int kFormatVersion = 2;
+    static constexpr int kOldestReadableVersion = 1;
     Provenance provenance;
     ModelShape model;
     StreamParams params;
