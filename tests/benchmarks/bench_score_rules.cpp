@@ -112,7 +112,7 @@ core::NiahTable runSweep(const Options& o, const std::string& name, const core::
     for (auto& w : workers) w.join();
     std::fprintf(stderr, "\n");
     for (const auto& e : errors)
-        if (!e.empty()) throw core::BackendError("sweep " + name + ": " + e);
+        if (!e.empty()) throw BackendError("sweep " + name + ": " + e);
     return core::mergeNiahTables(tables);
 }
 
@@ -241,14 +241,14 @@ std::vector<std::vector<std::int32_t>> passages(const std::string& book, const c
 {
     std::ifstream in(book, std::ios::binary);
     const std::string text{std::istreambuf_iterator<char>(in), {}};
-    if (text.size() < 100000) throw core::ArgumentError(book + ": too short for passages");
+    if (text.size() < 100000) throw ArgumentError(book + ": too short for passages");
     std::vector<std::vector<std::int32_t>> out;
     for (int i = 0; i < count; ++i) {
         std::size_t at = text.size() * static_cast<std::size_t>(i + 1) / static_cast<std::size_t>(count + 1);
         while (at < text.size() && text[at] != '\n') ++at; // start at a line
         const std::string slice = text.substr(at + 1, static_cast<std::size_t>(tokens) * 8);
         std::vector<std::int32_t> ids = tok.encode(slice).ids;
-        if (static_cast<int>(ids.size()) < tokens) throw core::ArgumentError(book + ": a passage is short of tokens");
+        if (static_cast<int>(ids.size()) < tokens) throw ArgumentError(book + ": a passage is short of tokens");
         ids.resize(static_cast<std::size_t>(tokens));
         out.push_back(std::move(ids));
     }
@@ -318,7 +318,7 @@ void partB(const Options& o, const std::string& model, const std::string& label,
                 });
             for (auto& w : workers) w.join();
             for (const auto& e : errors)
-                if (!e.empty()) throw core::BackendError(label + ": " + e);
+                if (!e.empty()) throw BackendError(label + ": " + e);
             FidelitySummary s;
             for (const auto& p : parts) {
                 s.captured += p.captured;
