@@ -68,6 +68,13 @@ private slots:
         QTest::newRow("token id beyond int32") << (QStringList{"trace", "--model", m_llama, "--token-ids", wide} + common)
                                                << wide + ": token id 4294967297 is out of range";
 
+        const QStringList eightTokens = {"trace", "--model", m_llama, "--token-ids", idsFile("eight.json", 8), "--check-tokens", "0"};
+        QTest::newRow("reference backend on CUDA")
+            << (eightTokens + QStringList{"--device", "cuda", "--backend", "reference", "-o", out})
+            << "the reference Stream-Attn backend runs on the CPU only, not on cuda";
+        QTest::newRow("unknown backend") << (eightTokens + QStringList{"--device", "cpu", "--backend", "fast", "-o", out})
+                                         << "the CPU backend must be \"eigen\" or \"reference\", not \"fast\"";
+
         // A model folder whose config.json names an architecture we do not run.
         const QString mamba = m_tmp.filePath("mamba");
         QDir().mkpath(mamba);

@@ -93,12 +93,13 @@ public:
         const auto nq = static_cast<Eigen::Index>(plan.queryCount);
         const int blocks = plan.lastBlock - plan.visibleFirst + 1;
         const ConstRowMap q(queryRows(m_in, m_head, plan.firstQuery - m_in.queryOffset), nq, D); // [nq, D] float32
-        m_blockMax.resize(nq, blocks); // [nq, blocks] float32
-        m_blockSum.resize(nq, blocks); // [nq, blocks] float32
+        m_blockMax.resize(nq, blocks);
+        m_blockSum.resize(nq, blocks);
+        m_weighted.resize(blocks);
         if (output) {
-            m_acc.setZero(nq, D);                                // [nq, D] float32
-            m_runMax = Eigen::VectorXf::Constant(nq, kNegInf);   // [nq] float32
-            m_runSum = Eigen::VectorXf::Zero(nq);                // [nq] float32
+            m_acc.setZero(nq, D);
+            m_runMax = Eigen::VectorXf::Constant(nq, kNegInf);
+            m_runSum = Eigen::VectorXf::Zero(nq);
         }
         // Tiles of whole blocks, large enough for an efficient GEMM.
         const int tileBlocks = std::max(1, 256 / bk);
@@ -107,31 +108,52 @@ public:
             const std::int64_t first = blockFirstKey(plan.visibleFirst + tile, bk);
             const std::int64_t end = blockEndKey(m_in, plan.visibleFirst + tileEnd - 1, bk);
             const ConstRowMap keys(keyRows(m_in, m_in.k, m_kvh, first), end - first, D); // [keys, D] float32
-            m_scores.noalias() = q * keys.transpose(); // [nq, keys] float32
+            m_scores.noalias() = q * keys.transpose();
             m_scores *= static_cast<float>(m_in.scale);
             maskInvisible(m_in, plan, m_scores, 0, first, end, kNegInf);
-            for (int b = tile; b < tileEnd; ++b) {
-                const std::int64_t bf = blockFirstKey(plan.visibleFirst + b, bk);
-                const std::int64_t be = blockEndKey(m_in, plan.visibleFirst + b, bk);
-                auto s = m_scores.middleCols(bf - first, be - bf);
-                m_blockMax.col(b) = s.rowwise().maxCoeff();
-                m_exp = (s.array().colwise() - m_blockMax.col(b).array()).exp(); // [nq, bk] float32
-                maskInvisible(m_in, plan, m_exp, 0, bf, be, 0.0f); // also the NaN rows of a block nobody sees
-                m_blockSum.col(b) = m_exp.rowwise().sum();
-                if (output) accumulate(b, bf, be, nq);
+            // Per (query, block): the block's maximum, then exp(score - maximum) in place (a
+            // contiguous segment of the query's row, so Eigen's vectorised exp) and its sum.
+            for (Eigen::Index i = 0; i < nq; ++i) {
+                auto row = m_scores.row(i);
+                for (int b = tile; b < tileEnd; ++b) {
+                    const Eigen::Index at = blockFirstKey(plan.visibleFirst + b, bk) - first;
+                    auto seg = row.segment(at, blockEndKey(m_in, plan.visibleFirst + b, bk) - first - at);
+                    const float bm = seg.maxCoeff();
+                    m_blockMax(i, b) = bm;
+                    if (bm == kNegInf) { // the query sees no key of this block
+                        seg.setZero();
+                        m_blockSum(i, b) = 0;
+                        continue;
+                    }
+                    seg = (seg.array() - bm).exp();
+                }
             }
+            maskInvisible(m_in, plan, m_scores, 0, first, end, 0.0f); // Eigen's exp(-inf) is a tiny positive
+            for (Eigen::Index i = 0; i < nq; ++i)
+                for (int b = tile; b < tileEnd; ++b) {
+                    const Eigen::Index at = blockFirstKey(plan.visibleFirst + b, bk) - first;
+                    m_blockSum(i, b) = m_scores.row(i).segment(at, blockEndKey(m_in, plan.visibleFirst + b, bk) - first - at).sum();
+                }
+            if (output) accumulate(plan, tile, tileEnd, first, end);
         }
-        // Combine in float64: m_j = max over blocks, l_j = sum of exp-sums rescaled to m_j.
+        // Combine per query: m = max over blocks, weight of block b = exp(max_b - m) (float32,
+        // vectorised; float64 where float32 would underflow), l = sum of exp-sums x weights.
         mass.assign(static_cast<std::size_t>(blocks), 0.0);
         for (Eigen::Index i = 0; i < nq; ++i) {
-            const double m = m_blockMax.row(i).maxCoeff();
-            if (!std::isfinite(m)) continue; // the query sees no key (not on a causal row)
+            const float m = m_blockMax.row(i).maxCoeff();
+            if (m == kNegInf) continue; // the query sees no key (not on a causal row)
+            m_weight = (m_blockMax.row(i).array() - m).exp();
             double l = 0;
-            for (int b = 0; b < blocks; ++b)
-                if (m_blockSum(i, b) > 0) l += double(m_blockSum(i, b)) * std::exp(double(m_blockMax(i, b)) - m);
-            for (int b = 0; b < blocks; ++b)
-                if (m_blockSum(i, b) > 0)
-                    mass[static_cast<std::size_t>(b)] += double(m_blockSum(i, b)) * std::exp(double(m_blockMax(i, b)) - m) / l;
+            for (int b = 0; b < blocks; ++b) {
+                double w = 0;
+                if (m_blockSum(i, b) > 0) {
+                    const float d = m_blockMax(i, b) - m;
+                    w = double(m_blockSum(i, b)) * (d > -80.0f ? double(m_weight(b)) : std::exp(double(d)));
+                }
+                m_weighted(b) = w;
+                l += w;
+            }
+            for (int b = 0; b < blocks; ++b) mass[static_cast<std::size_t>(b)] += m_weighted(b) / l;
         }
         for (double& x : mass) x /= static_cast<double>(plan.queryCount);
         if (output) {
@@ -146,32 +168,41 @@ public:
     }
 
 private:
-    // Online softmax over blocks: rescale the accumulators to the new running maximum, add block b.
-    void accumulate(int b, std::int64_t bf, std::int64_t be, Eigen::Index nq)
+    // Online softmax over tiles: each block's exps (relative to its own maximum) are rescaled to
+    // the query's new running maximum, then one GEMM adds the tile's values.
+    void accumulate(const core::RowPlan& plan, int tile, int tileEnd, std::int64_t first, std::int64_t end)
     {
-        const int D = m_in.headDim;
-        const ConstRowMap values(keyRows(m_in, m_in.v, m_kvh, bf), be - bf, D); // [bk, D] float32
-        m_blockOut.noalias() = m_exp * values;                                  // [nq, D] float32
-        for (Eigen::Index i = 0; i < nq; ++i) {
-            const float bm = m_blockMax(i, b);
-            if (!(m_blockSum(i, b) > 0)) continue;
-            const float mNew = std::max(m_runMax(i), bm);
-            const float keep = std::exp(m_runMax(i) - mNew); // 0 on the first block (runMax = -inf)
-            const float add = std::exp(bm - mNew);
-            m_acc.row(i) = m_acc.row(i) * keep + m_blockOut.row(i) * add;
-            m_runSum(i) = m_runSum(i) * keep + m_blockSum(i, b) * add;
+        const int D = m_in.headDim, bk = m_p.bk;
+        for (Eigen::Index i = 0; i < m_scores.rows(); ++i) {
+            const float tileMax = m_blockMax.row(i).segment(tile, tileEnd - tile).maxCoeff();
+            const float mNew = std::max(m_runMax(i), tileMax);
+            if (mNew == kNegInf) continue; // nothing seen yet: the row's exps are all zero
+            const float keep = std::exp(m_runMax(i) - mNew); // 0 on the first tile (runMax = -inf)
+            float added = 0;
+            auto row = m_scores.row(i);
+            for (int b = tile; b < tileEnd; ++b) {
+                const float scale = m_blockSum(i, b) > 0 ? std::exp(m_blockMax(i, b) - mNew) : 0.0f;
+                const Eigen::Index at = blockFirstKey(plan.visibleFirst + b, bk) - first;
+                row.segment(at, blockEndKey(m_in, plan.visibleFirst + b, bk) - first - at) *= scale;
+                added += m_blockSum(i, b) * scale;
+            }
+            m_acc.row(i) *= keep;
+            m_runSum(i) = m_runSum(i) * keep + added;
             m_runMax(i) = mNew;
         }
+        const ConstRowMap values(keyRows(m_in, m_in.v, m_kvh, first), end - first, D); // [keys, D] float32
+        m_acc.noalias() += m_scores * values;
     }
 
     const core::AttentionInputs& m_in;
     const core::StreamParams& m_p;
     int m_head, m_kvh;
-    RowMatrix m_scores;                // [nq, tile keys] float32
-    RowMatrix m_exp;                   // [nq, bk] float32: exp(score - block max), 0 where invisible
-    Eigen::MatrixXf m_blockMax, m_blockSum; // [nq, blocks] float32
-    RowMatrix m_acc, m_blockOut;       // [nq, D] float32
-    Eigen::VectorXf m_runMax, m_runSum; // [nq] float32
+    RowMatrix m_scores;                 // [nq, tile keys] float32: scores, then exps
+    RowMatrix m_blockMax, m_blockSum;   // [nq, blocks] float32: per (query, block) maximum and exp-sum
+    Eigen::ArrayXf m_weight;            // [blocks] float32: exp(block max - row max) of one query
+    Eigen::ArrayXd m_weighted{};        // [blocks] float64: exp-sum x weight of one query
+    RowMatrix m_acc;                    // [nq, D] float32: output numerators
+    Eigen::VectorXf m_runMax, m_runSum; // [nq] float32: running maximum and normaliser
 };
 
 // Rows of `mass` ([n] float64, block visibleFirst + i) as the top `count` blocks into an index
@@ -198,7 +229,6 @@ void attendHead(const core::AttentionInputs& in, const core::StreamParams& p, in
     RowMatrix keys(static_cast<Eigen::Index>(kp) * bk, D);   // [K' * bk, D] float32: gathered keys
     RowMatrix values(static_cast<Eigen::Index>(kp) * bk, D); // [K' * bk, D] float32: gathered values
     RowMatrix scores;                                        // [nq, gathered] float32, then probabilities
-    Eigen::VectorXf rowMax;                                  // [nq] float32
     Eigen::VectorXd rowMass;                                 // [kept blocks] float64
     for (std::int64_t r = 0; r < R; ++r) {
         const core::RowPlan plan = core::planRow(in, p, r);
@@ -226,10 +256,11 @@ void attendHead(const core::AttentionInputs& in, const core::StreamParams& p, in
                           kNegInf);
         // Softmax per query; a row of only -inf (a query the mask shows no key) becomes zeros: no
         // output, no mass. Eigen's exp(-inf) is a tiny positive, so invisible keys are zeroed after.
-        rowMax = scores.rowwise().maxCoeff();
-        for (Eigen::Index i = 0; i < nq; ++i)
-            if (!std::isfinite(rowMax(i))) rowMax(i) = 0;
-        scores = (scores.array().colwise() - rowMax.array()).exp();
+        for (Eigen::Index i = 0; i < nq; ++i) { // rows are contiguous: Eigen's vectorised exp
+            auto row = scores.row(i);
+            const float m = row.maxCoeff();
+            row = (row.array() - (std::isfinite(m) ? m : 0.0f)).exp();
+        }
         for (std::size_t s = 0; s < blocks.size(); ++s)
             maskInvisible(in, plan, scores, columnOf[s], blockFirstKey(blocks[s], bk), blockEndKey(in, blocks[s], bk), 0.0f);
         rowMass.setZero(static_cast<Eigen::Index>(blocks.size()));

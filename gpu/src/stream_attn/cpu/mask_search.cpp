@@ -1,7 +1,7 @@
 // Mask search of one head (spec section 2): the hierarchical top-k of the core reference, node for
-// node, with the children of a round scored by float32 matrix products: centre and first score a
-// representative block as one [queries x bk] GEMM (memoised per block within a row), bound scores
-// every child of a round at once as Q+ x Hi + Q- x Lo, a [queries x children] GEMM.
+// node, with the children of a round scored by float32 matrix products: centre and first gather
+// the keys of a round's new representative blocks for one GEMM (scores memoised per block within
+// a row), bound scores every child of a round at once as Q+ x Hi + Q- x Lo.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "stream_attn/cpu/head_kernels.h"
 
@@ -102,38 +102,59 @@ private:
             scoreBounds();
             return;
         }
+        // The representatives not scored yet in this row, their keys gathered: one GEMM per round.
+        const auto representative = [&](const Node& child) {
+            return m_p.score == core::ScoreRule::Centre ? child.start + child.length / 2 : child.start;
+        };
+        m_reps.clear();
+        for (const Node& child : m_children)
+            if (!child.scored && std::isnan(m_memo[static_cast<std::size_t>(representative(child))]))
+                m_reps.push_back(representative(child));
+        std::sort(m_reps.begin(), m_reps.end());
+        m_reps.erase(std::unique(m_reps.begin(), m_reps.end()), m_reps.end());
+        if (!m_reps.empty()) scoreRepresentatives();
         for (Node& child : m_children) {
             if (child.scored) continue;
-            const int rep = m_p.score == core::ScoreRule::Centre ? child.start + child.length / 2 : child.start;
-            float& memo = m_memo[static_cast<std::size_t>(rep)];
-            if (std::isnan(memo)) memo = representativeScore(rep);
-            child.score = memo;
+            child.score = m_memo[static_cast<std::size_t>(representative(child))];
             child.scored = true;
         }
     }
 
-    // max over the scoring queries j and the keys t <= j (inside the sliding window) of block b of
-    // q_j . k_t; -inf when there is no such pair.
-    float representativeScore(int b)
+    // m_memo of every block of m_reps: the max over the scoring queries j and the keys t <= j
+    // (inside the sliding window) of the block of q_j . k_t; -inf when there is no such pair.
+    void scoreRepresentatives()
     {
-        const int D = m_in.headDim;
-        const std::int64_t first = static_cast<std::int64_t>(b) * m_p.bk;
-        const std::int64_t count = std::min<std::int64_t>(m_p.bk, m_in.keys - first);
-        const ConstRowMap keys(m_in.k.data() + (static_cast<std::int64_t>(m_kvh) * m_in.keys + first) * D, count, D);
-        m_scores.noalias() = m_queries * keys.transpose(); // [nq, bk] float32
-        const std::int64_t last = first + count - 1;
-        const int sw = m_in.slidingWindow;
-        const bool allVisible = last <= m_positions.front() && (sw <= 0 || first > m_positions.back() - sw);
-        if (allVisible) return m_scores.maxCoeff();
-        float best = kNegInf;
-        for (std::size_t u = 0; u < m_positions.size(); ++u) {
-            const std::int64_t j = m_positions[u];
-            const std::int64_t from = std::max(first, sw > 0 ? j - sw + 1 : first);
-            const std::int64_t to = std::min(last, j);
-            if (from > to) continue;
-            best = std::max(best, m_scores.row(static_cast<Eigen::Index>(u)).segment(from - first, to - from + 1).maxCoeff());
+        const int D = m_in.headDim, bk = m_p.bk;
+        m_gathered.resize(static_cast<Eigen::Index>(m_reps.size()) * bk, D);
+        m_columnOf.assign(1, 0);
+        for (int b : m_reps) {
+            const std::int64_t first = static_cast<std::int64_t>(b) * bk;
+            const std::int64_t count = std::min<std::int64_t>(bk, m_in.keys - first);
+            m_gathered.middleRows(m_columnOf.back(), count) =
+                ConstRowMap(m_in.k.data() + (static_cast<std::int64_t>(m_kvh) * m_in.keys + first) * D, count, D);
+            m_columnOf.push_back(m_columnOf.back() + count);
         }
-        return best;
+        m_scores.noalias() = m_queries * m_gathered.topRows(m_columnOf.back()).transpose(); // [nq, gathered] float32
+        const int sw = m_in.slidingWindow;
+        for (std::size_t r = 0; r < m_reps.size(); ++r) {
+            const std::int64_t first = static_cast<std::int64_t>(m_reps[r]) * bk;
+            const Eigen::Index col = m_columnOf[r], count = m_columnOf[r + 1] - col;
+            const std::int64_t last = first + count - 1;
+            float& memo = m_memo[static_cast<std::size_t>(m_reps[r])];
+            if (last <= m_positions.front() && (sw <= 0 || first > m_positions.back() - sw)) {
+                memo = m_scores.middleCols(col, count).maxCoeff();
+                continue;
+            }
+            float best = kNegInf;
+            for (std::size_t u = 0; u < m_positions.size(); ++u) {
+                const std::int64_t j = m_positions[u];
+                const std::int64_t from = std::max(first, sw > 0 ? j - sw + 1 : first);
+                const std::int64_t to = std::min(last, j);
+                if (from > to) continue;
+                best = std::max(best, m_scores.row(static_cast<Eigen::Index>(u)).segment(col + from - first, to - from + 1).maxCoeff());
+            }
+            memo = best;
+        }
     }
 
     // All unscored children of the round as one product: sum_d max(q_d lo_d, q_d hi_d) =
@@ -169,7 +190,10 @@ private:
     std::vector<float> m_memo; // [blocks] float32: representative scores of the current row (NaN = not yet)
     std::vector<std::int64_t> m_positions; // [nq] positions of the scoring queries
     RowMatrix m_queries, m_positive, m_negative; // [nq, D] float32
-    RowMatrix m_scores;                          // [nq, bk] float32
+    std::vector<int> m_reps;                     // representative blocks to score this round, ascending
+    std::vector<Eigen::Index> m_columnOf;        // [reps + 1] first gathered key of each
+    RowMatrix m_gathered;                        // [reps * bk, D] float32: their keys
+    RowMatrix m_scores;                          // [nq, reps * bk] float32
     Eigen::MatrixXf m_lo, m_hi;                  // [D, C] float32: envelopes of the pending children
     Eigen::MatrixXf m_bounds;                    // [nq, C] float32
     std::vector<Node> m_nodes, m_children;
