@@ -9,6 +9,8 @@ add_compile_definitions(NLOHMANN_JSON_NAMESPACE_NO_VERSION=1)
 find_package(CLI11 REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+# Eigen (header only): the CPU backend of Stream-Attn (gpu/src/stream_attn/cpu).
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 
 # libtorch: Debian's 1.13 (CPU) or a PyTorch installation's (CUDA), via CMAKE_PREFIX_PATH.
 find_package(Torch REQUIRED)

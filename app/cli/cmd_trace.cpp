@@ -43,6 +43,7 @@ struct TraceOptions {
     bool chat = false;
     bool allowLong = false;
     std::string device = "cpu";
+    std::string backend = "eigen"; // --backend: Stream-Attn on the CPU (eigen or reference)
     std::string dtype;
     std::optional<std::uint64_t> randomSeed;
     int kMax = 0;
@@ -105,6 +106,7 @@ gpu::TraceRequest makeRequest(const TraceOptions& o, bool searchK)
     r.chat = o.chat;
     r.allowBeyondContext = o.allowLong;
     r.device = o.device;
+    r.cpuBackend = core::cpuBackendFromName(o.backend);
     r.dtype = o.dtype;
     r.randomWeightsSeed = o.randomSeed;
     r.searchK = searchK;
@@ -237,6 +239,9 @@ void addTraceOptions(CLI::App* cmd, const std::shared_ptr<TraceOptions>& o)
     cmd->add_flag("--chat", o->chat, "Wrap the prompt in the model's chat template");
     cmd->add_flag("--allow-beyond-context", o->allowLong, "Accept prompts longer than max_position_embeddings");
     cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
+    cmd->add_option("--backend", o->backend,
+                    "Stream-Attn on the CPU: eigen, or reference (the specification: slow, for checks; CPU only)")
+        ->capture_default_str();
     cmd->add_option("--dtype", o->dtype, "f32 or bf16 (default: f32 on CPU, bf16 on CUDA)");
     cmd->add_option("--random-weights", o->randomSeed, "Use seeded random weights (config.json only)");
     cmd->add_option("--annotations", o->annotationsFile, "JSON object stored in the trace's annotations");

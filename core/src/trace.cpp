@@ -4,6 +4,7 @@
 #include "sparsetrace/core/trace.h"
 
 #include "sparsetrace/core/error.h"
+#include "sparsetrace/core/trace_request.h"
 
 #include "json_checked.h"
 
@@ -29,6 +30,18 @@ ScoreRule scoreRuleFromName(std::string_view name)
     if (name == "first") return ScoreRule::First;
     if (name == "bound") return ScoreRule::Bound;
     throw ArgumentError("score rule must be \"centre\", \"first\" or \"bound\", not \"" + std::string(name) + "\"");
+}
+
+std::string_view cpuBackendName(CpuBackend b)
+{
+    return b == CpuBackend::Reference ? "reference" : "eigen";
+}
+
+CpuBackend cpuBackendFromName(std::string_view name)
+{
+    if (name == "eigen") return CpuBackend::Eigen;
+    if (name == "reference") return CpuBackend::Reference;
+    throw ArgumentError("the CPU backend must be \"eigen\" or \"reference\", not \"" + std::string(name) + "\"");
 }
 
 int StreamParams::kPrime() const

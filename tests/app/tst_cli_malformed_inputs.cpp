@@ -79,6 +79,12 @@ private slots:
             << QStringList{"niah", "--model", m_llama, "--lengths", "100", "--depths", "50", "--k", "4", "--score", "first-ish",
                            "--out", m_tmp.filePath("sweep")}
             << "score rule must be \"centre\", \"first\" or \"bound\", not \"first-ish\"";
+        const QStringList eightTokens = {"trace", "--model", m_llama, "--token-ids", idsFile("eight.json", 8), "--check-tokens", "0"};
+        QTest::newRow("reference backend on CUDA")
+            << (eightTokens + QStringList{"--device", "cuda", "--backend", "reference", "-o", out})
+            << "the reference Stream-Attn backend runs on the CPU only, not on cuda";
+        QTest::newRow("unknown backend") << (eightTokens + QStringList{"--device", "cpu", "--backend", "fast", "-o", out})
+                                         << "the CPU backend must be \"eigen\" or \"reference\", not \"fast\"";
 
         // A model folder whose config.json names an architecture we do not run.
         const QString mamba = m_tmp.filePath("mamba");

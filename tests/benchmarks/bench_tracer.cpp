@@ -1,8 +1,11 @@
 // Benchmark of the whole tracer (issue 7): a model from its config.json with seeded random
 // weights, traced with Stream-Attn in every layer and head, at several prompt lengths; time and
 // peak GPU memory for --check-tokens 0 and 2, sparsity, and the trace's storage ratio. Prints a
-// table; scripts/bench_hf_prefill.py gives transformers' dense forward on the same shapes.
+// table; scripts/bench_hf_prefill.py gives transformers' dense forward on the same shapes. On the
+// CPU, --backends compares Stream-Attn backends (eigen, reference) and --fidelity 0,1 adds the
+// fidelity pass; the engine's estimate is printed beside each measured time.
 //   bench_tracer --model DIR [--lengths 8192,32768] [--device cuda] [--k 16] [--check 0,2]
+//                [--backends eigen,reference] [--fidelity 0,1] [--weights random|model]
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sparsetrace/core/model_config.h"
 #include "sparsetrace/core/trace_file.h"
@@ -21,19 +24,27 @@
 using namespace sparsetrace;
 
 namespace {
+std::vector<std::string> parseWords(const std::string& s)
+{
+    std::vector<std::string> out;
+    std::stringstream in(s);
+    std::string item;
+    while (std::getline(in, item, ',')) out.push_back(item);
+    return out;
+}
+
 std::vector<int> parseList(const std::string& s)
 {
     std::vector<int> out;
-    std::stringstream in(s);
-    std::string item;
-    while (std::getline(in, item, ',')) out.push_back(std::stoi(item));
+    for (const std::string& w : parseWords(s)) out.push_back(std::stoi(w));
     return out;
 }
 } // namespace
 
 int main(int argc, char** argv)
 {
-    std::string model, device = "cuda", lengths = "8192,32768", checks = "0,2";
+    std::string model, device = "cuda", lengths = "8192,32768", checks = "0,2", backends = "eigen", fidelities = "0",
+                weights = "random";
     int k = 16;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
@@ -42,19 +53,25 @@ int main(int argc, char** argv)
         else if (a == "--device") device = argv[i + 1];
         else if (a == "--k") k = std::stoi(argv[i + 1]);
         else if (a == "--check") checks = argv[i + 1];
+        else if (a == "--backends") backends = argv[i + 1];
+        else if (a == "--fidelity") fidelities = argv[i + 1];
+        else if (a == "--weights") weights = argv[i + 1];
     }
     if (model.empty()) {
-        std::fprintf(stderr, "usage: bench_tracer --model DIR [--lengths 8192,32768] [--device cuda] [--k 16] [--check 0,2]\n");
+        std::fprintf(stderr, "usage: bench_tracer --model DIR [--lengths 8192,32768] [--device cuda] [--k 16] [--check 0,2] "
+                             "[--backends eigen,reference] [--fidelity 0,1] [--weights random|model]\n");
         return 2;
     }
     try {
         gpu::TraceEngine engine;
         const std::int64_t vocab = core::ModelConfig::load(model).vocab;
-        auto request = [&](int T, int check) {
+        auto request = [&](int T, int check, core::CpuBackend backend = core::CpuBackend::Eigen, bool fidelity = false) {
             gpu::TraceRequest r;
             r.modelDir = model;
             r.device = device;
-            r.randomWeightsSeed = 1;
+            r.cpuBackend = backend;
+            r.fidelity = fidelity;
+            if (weights == "random") r.randomWeightsSeed = 1;
             r.allowBeyondContext = true;
             r.checkTokens = check;
             r.params.k = k;
@@ -64,23 +81,29 @@ int main(int argc, char** argv)
             return r;
         };
         engine.trace(request(2048, 2), {}, {}); // warm-up: loads the model, compiles nothing twice
-        std::printf("%-9s %-6s %-10s %-10s %-10s %-12s %-12s\n", "T", "check", "time_s", "peak_GiB", "sparsity", "file_MiB",
-                    "storage_x");
+        std::printf("%-9s %-10s %-9s %-6s %-11s %-10s %-10s %-10s %-12s %-12s\n", "T", "backend", "fidelity", "check",
+                    "estimate_s", "time_s", "peak_GiB", "sparsity", "file_MiB", "storage_x");
         for (int T : parseList(lengths))
-            for (int check : parseList(checks)) {
-                gpu::resetPeakDeviceBytes();
-                const auto t0 = std::chrono::steady_clock::now();
-                auto trace = engine.trace(request(T, check), {}, {});
-                const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-                const double peak = static_cast<double>(gpu::peakDeviceBytes()) / (1024.0 * 1024.0 * 1024.0);
-                const std::string path = (std::filesystem::temp_directory_path() / "bench_tracer.sptrace").string();
-                core::writeTraceFile(*trace, path);
-                const double bytes = static_cast<double>(std::filesystem::file_size(path));
-                std::printf("%-9d %-6d %-10.3f %-10.2f %-10.4f %-12.2f %-12.0f\n", T, check, seconds, peak,
-                            core::traceSparsity(*trace).sparsity(), bytes / 1048576.0,
-                            core::denseCausalBytes(trace->info()) / bytes);
-                std::fflush(stdout);
-            }
+            for (const std::string& backendName : parseWords(backends))
+                for (int fidelity : parseList(fidelities))
+                    for (int check : parseList(checks)) {
+                        const core::CpuBackend backend = core::cpuBackendFromName(backendName);
+                        const gpu::TraceRequest r = request(T, check, backend, fidelity != 0);
+                        const double estimate = engine.estimate(r).seconds;
+                        gpu::resetPeakDeviceBytes();
+                        const auto t0 = std::chrono::steady_clock::now();
+                        auto trace = engine.trace(r, {}, {});
+                        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                        const double peak = static_cast<double>(gpu::peakDeviceBytes()) / (1024.0 * 1024.0 * 1024.0);
+                        const std::string path = (std::filesystem::temp_directory_path() / "bench_tracer.sptrace").string();
+                        core::writeTraceFile(*trace, path);
+                        const double bytes = static_cast<double>(std::filesystem::file_size(path));
+                        std::printf("%-9d %-10s %-9d %-6d %-11.2f %-10.3f %-10.2f %-10.4f %-12.2f %-12.0f\n", T, backendName.c_str(),
+                                    fidelity, check, estimate, seconds, peak,
+                                    core::traceSparsity(*trace).sparsity(), bytes / 1048576.0,
+                                    core::denseCausalBytes(trace->info()) / bytes);
+                        std::fflush(stdout);
+                    }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_tracer: %s\n", e.what());
         return 1;

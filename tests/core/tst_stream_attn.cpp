@@ -7,6 +7,7 @@
 #include "sparsetrace/core/stream_attn.h"
 
 #include "shared_assets.h"
+#include "stream_attn_problem.h"
 
 #include <QtTest>
 
@@ -22,19 +23,7 @@ using namespace sparsetrace::core;
 
 namespace {
 
-// Owns the tensors an AttentionInputs views.
-struct Problem {
-    std::vector<float> q, k, v; // [H, Tq, D], [Hkv, Tk, D], [Hkv, Tk, D] float32
-    AttentionInputs in;
-    StreamParams params;
-
-    void bind()
-    {
-        in.q = q;
-        in.k = k;
-        in.v = v;
-    }
-};
+using Problem = test::StreamAttnProblem;
 
 Problem randomProblem(int H, int Hkv, std::int64_t keys, int D, StreamParams p, unsigned seed,
                       std::int64_t queries = -1, std::int64_t offset = 0, int slidingWindow = 0)
@@ -59,20 +48,6 @@ Problem randomProblem(int H, int Hkv, std::int64_t keys, int D, StreamParams p, 
     for (float& x : pr.v) x = normal(rng);
     pr.bind();
     return pr;
-}
-
-StreamParams makeParams(int bq, int bk, int k, int sinks, int window, int stride = 1,
-                        ScoreRule rep = ScoreRule::Centre)
-{
-    StreamParams p;
-    p.bq = bq;
-    p.bk = bk;
-    p.k = k;
-    p.sinks = sinks;
-    p.window = window;
-    p.queryStride = stride;
-    p.score = rep;
-    return p;
 }
 
 // Independent of the reference: for each query, the keys of its row's kept blocks it can see,
@@ -179,22 +154,7 @@ private slots:
         std::ifstream f(path.toStdString());
         const nlohmann::json j = nlohmann::json::parse(f);
         QVERIFY2(j.at("why").get<std::string>().size() > 40, "the reasoning is written down");
-        Problem pr;
-        pr.params = StreamParams::fromJson(j.at("params"));
-        pr.in.heads = j.at("heads");
-        pr.in.kvHeads = j.at("kv_heads");
-        pr.in.headDim = j.at("head_dim");
-        pr.in.keys = j.at("keys");
-        pr.in.queries = j.at("queries");
-        pr.in.queryOffset = j.at("query_offset");
-        pr.in.slidingWindow = j.at("sliding_window");
-        pr.in.scale = 1.0;
-        pr.q = j.at("q").get<std::vector<float>>();
-        pr.k = j.at("k").get<std::vector<float>>();
-        // Values do not affect the mask; a fixed pattern lets the output checks run too.
-        pr.v.resize(pr.k.size());
-        for (std::size_t i = 0; i < pr.v.size(); ++i) pr.v[i] = static_cast<float>(std::sin(0.7 * double(i) + 0.3));
-        pr.bind();
+        Problem pr = test::fixtureProblem(j);
         const std::vector<std::int32_t> index = estimateMask(pr.in, pr.params);
         const std::int64_t R = pr.in.rows(pr.params);
         const int kp = pr.params.kPrime();
@@ -245,7 +205,7 @@ private slots:
         QFETCH(int, slidingWindow);
         QFETCH(int, stride);
         QFETCH(bool, first);
-        const StreamParams p = makeParams(8, 4, 3, 4, 8, stride, first ? ScoreRule::First : ScoreRule::Centre);
+        const StreamParams p = test::streamParams(8, 4, 3, 4, 8, stride, first ? ScoreRule::First : ScoreRule::Centre);
         const std::int64_t tq = queries < 0 ? keys : queries;
         Problem pr = randomProblem(heads, kvHeads, keys, headDim, p, 17u + unsigned(keys), tq, keys - tq, slidingWindow);
         const StreamAttnResult res = streamAttention(pr.in, p);
@@ -333,7 +293,7 @@ private slots:
     {
         QFETCH(int, keys);
         QFETCH(int, slidingWindow);
-        const StreamParams p = makeParams(4, 4, 2, 4, 4); // K' = 2 + 1 + 1 + 1 = 5
+        const StreamParams p = test::streamParams(4, 4, 2, 4, 4); // K' = 2 + 1 + 1 + 1 = 5
         Problem pr = randomProblem(2, 1, keys, 8, p, 5u, -1, 0, slidingWindow);
         const StreamAttnResult res = denseAttention(pr.in, p);
         const std::int64_t R = res.rows;
@@ -447,7 +407,7 @@ private slots:
 
     void sparsityOf400Tokens()
     {
-        const StreamParams p = makeParams(4, 4, 2, 4, 8);
+        const StreamParams p = test::streamParams(4, 4, 2, 4, 8);
         Problem pr = randomProblem(2, 1, 400, 16, p, 11u);
         const StreamAttnResult res = streamAttention(pr.in, p);
         TraceInfo info;
@@ -467,7 +427,7 @@ private slots:
     // A decode step is the same row as a one-query block of a prefill with bq = 1.
     void decodeStepIsASingleQueryRow()
     {
-        const StreamParams p = makeParams(1, 4, 3, 4, 8);
+        const StreamParams p = test::streamParams(1, 4, 3, 4, 8);
         Problem prefill = randomProblem(4, 2, 60, 8, p, 23u);
         const StreamAttnResult all = streamAttention(prefill.in, p);
         Problem step = prefill;
@@ -501,7 +461,7 @@ private slots:
 
     void badInputGivesOneClearMessage()
     {
-        const StreamParams p = makeParams(4, 4, 2, 4, 8);
+        const StreamParams p = test::streamParams(4, 4, 2, 4, 8);
         Problem pr = randomProblem(4, 2, 20, 8, p, 1u);
         Problem bad = pr;
         bad.in.kvHeads = 3;

@@ -260,16 +260,26 @@ ST_TEST(cudaRejectsMixedDevices)
     Inputs x = randomInputs(c, 7);
     const torch::Device cuda(torch::kCUDA, 0);
     ST_CHECK_THROWS(gpu::streamAttention(x.q.to(cuda), x.k, x.v, c.params, optionsOf(c)), ArgumentError, "one device");
+    gpu::StreamAttnOptions reference = optionsOf(c);
+    reference.cpuBackend = core::CpuBackend::Reference;
+    ST_CHECK_THROWS(gpu::streamAttention(x.q.to(cuda), x.k.to(cuda), x.v.to(cuda), c.params, reference), ArgumentError,
+                    "CPU only");
 }
 
-// The op's CPU path is the reference itself behind the torch boundary: bit-identical for f32.
+// The op's CPU path with the reference backend is the reference itself behind the torch boundary:
+// bit-identical for f32.
 ST_TEST(cpuPathIsTheReference)
 {
+    const auto reference = [](const Case& c, bool dense = false) {
+        gpu::StreamAttnOptions o = optionsOf(c, dense);
+        o.cpuBackend = core::CpuBackend::Reference;
+        return o;
+    };
     for (const Case& c : cases()) {
         if (c.keys > 1000) continue; // the large shapes are for the kernels; keep CI quick
         Inputs x = randomInputs(c, 99);
         const core::AttentionInputs in = coreInputs(c, x.q, x.k, x.v);
-        gpu::StreamAttnOutput got = gpu::streamAttention(x.q, x.k, x.v, c.params, optionsOf(c));
+        gpu::StreamAttnOutput got = gpu::streamAttention(x.q, x.k, x.v, c.params, reference(c));
         const core::StreamAttnResult ref = core::streamAttention(in, c.params);
         ST_CHECK_MSG(ints(got.index) == ref.index, c.name);
         ST_CHECK_MSG(floats(got.mass) == ref.mass, c.name);
@@ -277,13 +287,31 @@ ST_TEST(cpuPathIsTheReference)
         ST_CHECK_EQ(got.index.size(0), c.heads);
         ST_CHECK_EQ(got.index.size(1), (c.queries + c.params.bq - 1) / c.params.bq);
         ST_CHECK_EQ(got.index.size(2), c.params.kPrime());
-        gpu::StreamAttnFidelity fid = gpu::streamAttentionFidelity(x.q, x.k, x.v, c.params, optionsOf(c), got.index);
+        gpu::StreamAttnFidelity fid = gpu::streamAttentionFidelity(x.q, x.k, x.v, c.params, reference(c), got.index);
         const core::FidelityResult refFid = core::measureFidelity(in, c.params, ref.index);
         ST_CHECK_MSG(floats(fid.captured) == refFid.captured, c.name);
         ST_CHECK_MSG(ints(fid.oracleIndex) == refFid.oracleIndex, c.name);
         for (float m : floats(fid.captured)) ST_CHECK(m > 0.0f && m <= 1.0f + 1e-6f);
-        gpu::StreamAttnOutput dense = gpu::streamAttention(x.q, x.k, x.v, c.params, optionsOf(c, true));
+        gpu::StreamAttnOutput dense = gpu::streamAttention(x.q, x.k, x.v, c.params, reference(c, true));
         ST_CHECK_MSG(ints(dense.index) == core::denseAttention(in, c.params).index, c.name);
+    }
+}
+
+// The op's default CPU path is the Eigen backend (stream_attn/cpu; compared with the reference in
+// depth by tst_stream_attn_cpu): same masks on these inputs, masses within 1e-5.
+ST_TEST(cpuPathDefaultsToTheEigenBackend)
+{
+    for (const Case& c : cases()) {
+        if (c.keys > 1000) continue;
+        Inputs x = randomInputs(c, 99);
+        const core::AttentionInputs in = coreInputs(c, x.q, x.k, x.v);
+        gpu::StreamAttnOutput got = gpu::streamAttention(x.q, x.k, x.v, c.params, optionsOf(c));
+        const core::StreamAttnResult ref = core::streamAttention(in, c.params);
+        ST_CHECK_MSG(ints(got.index) == ref.index, c.name);
+        ST_CHECK_MSG(maxAbsDiff(floats(got.mass), ref.mass) <= 1e-5, c.name);
+        ST_CHECK_MSG(worstExcess(floats(got.output), ref.output, kAtol, kRtol) <= 0, c.name);
+        gpu::StreamAttnFidelity fid = gpu::streamAttentionFidelity(x.q, x.k, x.v, c.params, optionsOf(c), got.index);
+        ST_CHECK_MSG(maxAbsDiff(floats(fid.captured), core::measureFidelity(in, c.params, ref.index).captured) <= 1e-5, c.name);
     }
 }
 

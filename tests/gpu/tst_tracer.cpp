@@ -117,7 +117,7 @@ ST_TEST(maskIsReallyAppliedAndMatchesReference)
     const int L = model.config().layers, H = model.config().heads;
 
     torch::NoGradGuard noGrad;
-    gpu::StreamAttnRecorder recorder(p, L, H, false, {}, {});
+    gpu::StreamAttnRecorder recorder(p, L, H, false, core::CpuBackend::Eigen, {}, {});
     CheckingRecorder checking(recorder, p, 2);
     torch::Tensor sparse = model.forward(ids, {T - 1}, checking, nullptr);
     std::vector<core::LayerRecord> layers = recorder.takeLayers();

@@ -1,7 +1,10 @@
 // The torch boundary of Stream-Attn: validate once here (shapes, dtypes, devices, parameters),
-// then hand plain pointers to the CUDA kernels or float spans to the CPU reference.
+// then hand plain pointers to the CUDA kernels or float spans to a CPU backend (Eigen or the
+// core reference).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "stream_attn/stream_attn_op.h"
+
+#include "stream_attn/cpu/stream_attn_cpu.h"
 
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/stream_attn.h"
@@ -75,13 +78,15 @@ CallShape checkCall(const torch::Tensor& q, const torch::Tensor& k, const torch:
                std::to_string(c.keys));
     if (options.slidingWindow < 0) reject("sliding window must be 0 (global) or positive");
     if (!std::isfinite(options.scale) || options.scale <= 0) reject("the logit scale must be a positive finite number");
+    if (q.device().is_cuda() && options.cpuBackend == core::CpuBackend::Reference)
+        reject("the reference backend runs on the CPU only, but the tensors are on " + q.device().str());
     c.rows = (c.queries + params.bq - 1) / params.bq;
     c.kPrime = params.kPrime();
     c.cuda = q.device().is_cuda();
     return c;
 }
 
-// The CPU reference works on float32 copies; `keep` owns them while the spans are used.
+// The CPU backends work on float32 copies, owned here while the spans are used.
 struct CpuInputs {
     torch::Tensor q, k, v; // contiguous float32 on the CPU
     core::AttentionInputs in;
@@ -162,7 +167,11 @@ StreamAttnOutput runCpu(const torch::Tensor& q, const torch::Tensor& k, const to
                         const core::StreamParams& params, const StreamAttnOptions& options)
 {
     CpuInputs x = cpuInputs(q, k, v, c, options);
-    core::StreamAttnResult r = options.dense ? core::denseAttention(x.in, params) : core::streamAttention(x.in, params);
+    const bool eigen = options.cpuBackend == core::CpuBackend::Eigen;
+    core::StreamAttnResult r = options.dense ? (eigen ? cpu::denseAttention(x.in, params, options.threads)
+                                                      : core::denseAttention(x.in, params))
+                                             : (eigen ? cpu::streamAttention(x.in, params, options.threads)
+                                                      : core::streamAttention(x.in, params));
     StreamAttnOutput out;
     out.output = tensorFrom(r.output, {c.heads, c.queries, c.headDim}, torch::kFloat).to(q.scalar_type());
     out.index = tensorFrom(r.index, {c.heads, c.rows, c.kPrime}, torch::kInt);
@@ -224,8 +233,10 @@ StreamAttnFidelity streamAttentionFidelity(const torch::Tensor& q, const torch::
         if (!c.cuda) {
             CpuInputs x = cpuInputs(q, k, v, c, options);
             const torch::Tensor idx = index.contiguous();
-            core::FidelityResult r = core::measureFidelity(
-                x.in, params, {idx.data_ptr<std::int32_t>(), static_cast<std::size_t>(idx.numel())});
+            const std::span<const std::int32_t> mask{idx.data_ptr<std::int32_t>(), static_cast<std::size_t>(idx.numel())};
+            core::FidelityResult r = options.cpuBackend == core::CpuBackend::Eigen
+                                         ? cpu::measureFidelity(x.in, params, mask, options.threads)
+                                         : core::measureFidelity(x.in, params, mask);
             f.captured = tensorFrom(r.captured, {c.heads, c.rows}, torch::kFloat);
             f.oracleIndex = tensorFrom(r.oracleIndex, {c.heads, c.rows, c.kPrime}, torch::kInt);
             f.oracleMass = tensorFrom(r.oracleMass, {c.heads, c.rows, c.kPrime}, torch::kFloat);

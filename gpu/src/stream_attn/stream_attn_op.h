@@ -1,11 +1,12 @@
 // The torch boundary of Stream-Attn: checks shapes, dtypes and devices of q, k, v with readable
-// messages, then runs the CUDA kernels (CUDA tensors, SPARSETRACE_WITH_CUDA builds) or the CPU
-// reference (core/stream_attn.h). Its arguments mirror AttentionCall (model/attention_backend.h)
+// messages, then runs the CUDA kernels (CUDA tensors, SPARSETRACE_WITH_CUDA builds) or, on the
+// CPU, the Eigen backend (stream_attn/cpu) or the core reference (core/stream_attn.h). Its arguments mirror AttentionCall (model/attention_backend.h)
 // so that the tracer's AttentionBackend can forward each call. Torch header: gpu/src only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 #include "sparsetrace/core/trace.h"
+#include "sparsetrace/core/trace_request.h"
 
 #include <torch/torch.h>
 
@@ -19,6 +20,8 @@ struct StreamAttnOptions {
     int slidingWindow = 0;        // 0 = global; else query p sees keys t with p - slidingWindow < t <= p
     std::int64_t queryOffset = 0; // position of q's first row; keys hold positions [0, Tk)
     bool dense = false;           // dense layer: exact attention, record its top-K' blocks by mass
+    core::CpuBackend cpuBackend = core::CpuBackend::Eigen; // CPU tensors; Reference refuses CUDA tensors
+    int threads = 0;              // Eigen backend: threads over heads (0 = hardware concurrency)
 };
 
 // What one call produces. Rows: R = ceil(Tq / bq), row r = queries [r*bq, min(r*bq+bq, Tq));

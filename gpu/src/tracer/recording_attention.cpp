@@ -23,8 +23,9 @@ template <class T> std::vector<T> toVector(const torch::Tensor& t)
 } // namespace
 
 StreamAttnRecorder::StreamAttnRecorder(const core::StreamParams& params, int layers, int heads, bool fidelity,
-                                       std::stop_token stop, std::function<void(int)> onLayer)
-    : m_params(params), m_heads(heads), m_fidelity(fidelity), m_stop(std::move(stop)), m_onLayer(std::move(onLayer)),
+                                       core::CpuBackend cpuBackend, std::stop_token stop, std::function<void(int)> onLayer)
+    : m_params(params), m_heads(heads), m_fidelity(fidelity), m_cpuBackend(cpuBackend), m_stop(std::move(stop)),
+      m_onLayer(std::move(onLayer)),
       m_layers(static_cast<std::size_t>(layers)), m_rows(static_cast<std::size_t>(layers), 0)
 {
 }
@@ -38,6 +39,7 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
     options.scale = call.scale;
     options.slidingWindow = call.slidingWindow;
     options.queryOffset = call.queryOffset;
+    options.cpuBackend = m_cpuBackend;
     options.dense = std::find(m_params.denseLayers.begin(), m_params.denseLayers.end(), call.layer) !=
                     m_params.denseLayers.end();
     StreamAttnOutput out = streamAttention(q, k, v, m_params, options);

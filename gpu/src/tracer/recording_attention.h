@@ -7,6 +7,7 @@
 #include "model/attention_backend.h"
 
 #include "sparsetrace/core/trace.h"
+#include "sparsetrace/core/trace_request.h"
 
 #include <functional>
 #include <stop_token>
@@ -16,8 +17,8 @@ namespace sparsetrace::gpu {
 
 class StreamAttnRecorder : public AttentionBackend {
 public:
-    StreamAttnRecorder(const core::StreamParams& params, int layers, int heads, bool fidelity, std::stop_token stop,
-                       std::function<void(int layer)> onLayer);
+    StreamAttnRecorder(const core::StreamParams& params, int layers, int heads, bool fidelity, core::CpuBackend cpuBackend,
+                       std::stop_token stop, std::function<void(int layer)> onLayer);
     torch::Tensor attend(const AttentionCall& call, const torch::Tensor& q, const torch::Tensor& k,
                          const torch::Tensor& v) override;
     // The records, [H, rows, K'] per layer; rows() tells how many each holds.
@@ -28,6 +29,7 @@ private:
     core::StreamParams m_params;
     int m_heads;
     bool m_fidelity;
+    core::CpuBackend m_cpuBackend;
     std::stop_token m_stop;
     std::function<void(int)> m_onLayer;
     std::vector<core::LayerRecord> m_layers;

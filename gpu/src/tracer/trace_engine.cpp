@@ -26,6 +26,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace sparsetrace::gpu {
 
@@ -79,6 +80,25 @@ std::int64_t hostAvailableBytes()
     while (in >> key >> value >> unit)
         if (key == "MemAvailable:") return value * 1024;
     return 0;
+}
+
+// Sustained FLOP/s of the time estimate. CUDA: bf16 on an H100, everything. CPU (fp32, measured
+// on the project's 2-core box with `bench_tracer --device cpu` and `bench_cpu_stream_attn`, issue
+// 22): libtorch's matrix products on Debian's reference BLAS (the model, the dense reference's
+// attention), and Stream-Attn per backend: the Eigen backend's search and block-sparse attention
+// and its fidelity pass (bound by one exp per query and key) per thread, threads over heads; the
+// double-precision reference, one thread.
+constexpr double kCudaRate = 2.0e14;
+constexpr double kTorchCpuRate = 2.0e9;
+struct StreamAttnCpuRates {
+    double stream;   // mask search and block-sparse attention
+    double fidelity; // the dense pass of fidelity
+};
+StreamAttnCpuRates streamAttnCpuRates(core::CpuBackend backend, int heads)
+{
+    if (backend == core::CpuBackend::Reference) return {1.5e9, 1.0e9};
+    const double threads = std::min<double>(heads, std::max(1u, std::thread::hardware_concurrency()));
+    return {1.5e10 * threads, 1.0e10 * threads};
 }
 
 bool isOutOfMemory(const std::exception& e)
@@ -199,6 +219,8 @@ TraceEstimate TraceEngine::Impl::estimateFor(const TraceRequest& r, const core::
             throw ArgumentError("token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(config.vocab));
 
     const bool cuda = r.device.rfind("cuda", 0) == 0;
+    if (cuda && r.cpuBackend == core::CpuBackend::Reference)
+        throw ArgumentError("the reference Stream-Attn backend runs on the CPU only, not on " + r.device);
     const double dtypeBytes = (r.dtype == "f32" || (r.dtype.empty() && !cuda)) ? 4.0 : 2.0;
     const double L = config.layers, H = config.heads, Hkv = config.kvHeads, D = config.headDim;
     const double params = static_cast<double>(config.parameterCount());
@@ -213,19 +235,30 @@ TraceEstimate TraceEngine::Impl::estimateFor(const TraceRequest& r, const core::
     TraceEstimate e;
     e.promptTokens = T;
     e.peakBytes = static_cast<std::int64_t>(weights + kv + activations + (cuda ? 0.0 : records));
-    // Work: the matrix products of the model, plus attention over the kept keys (sparse) or all
-    // keys (dense reference, fidelity), plus the mask search.
+    // Work, split by who does it: libtorch (the model's matrix products, the dense reference's
+    // attention) and the Stream-Attn backend (mask search and block-sparse attention; the fidelity
+    // pass, one dense attention), each at its own rate.
     const double keptKeys = kp * r.params.bk;
     const double sparseAttn = 4.0 * L * H * D * static_cast<double>(T) * keptKeys;
-    const double search = 2.0 * L * H * D * rows * 2.0 * r.params.k * r.params.bq * r.params.bk *
+    // A child costs bq*bk*D multiply-adds under centre and first, bq*D under bound (its envelope).
+    const double perChild = r.params.bq * (r.params.score == core::ScoreRule::Bound ? 1.0 : r.params.bk);
+    const double search = 2.0 * L * H * D * rows * 2.0 * r.params.k * perChild *
                           std::max(1.0, std::log2(std::max(1.0, static_cast<double>(T) / r.params.bk / r.params.k)));
     const double denseAttn = 2.0 * L * H * D * static_cast<double>(T) * static_cast<double>(T);
     const double modelFlops = 2.0 * params * static_cast<double>(T);
-    const double passes = r.searchK ? core::maxKSearchProbes(std::max(1, r.kMax > 0 ? r.kMax : core::maxSearchableK(T, r.params))) : 1.0;
-    double flops = passes * (modelFlops + sparseAttn + search) + (n > 0 ? modelFlops + denseAttn : 0.0) +
-                   (r.fidelity ? denseAttn : 0.0);
-    const double rate = cuda ? 2.0e14 : 2.0e10; // sustained FLOP/s seen for bf16 on an H100 / fp32 on 2 CPU cores
-    e.seconds = flops / rate;
+    // Sparse passes: one, or one per k-search probe plus one more carrying the fidelity pass.
+    const double passes = (r.searchK ? core::maxKSearchProbes(std::max(1, r.kMax > 0 ? r.kMax : core::maxSearchableK(T, r.params)))
+                                     : 1.0) +
+                          (r.searchK && r.fidelity ? 1.0 : 0.0);
+    const double torchFlops = passes * modelFlops + (n > 0 ? modelFlops + denseAttn : 0.0);
+    const double streamFlops = passes * (sparseAttn + search);
+    const double fidelityFlops = r.fidelity ? denseAttn : 0.0;
+    if (cuda) {
+        e.seconds = (torchFlops + streamFlops + fidelityFlops) / kCudaRate;
+    } else {
+        const StreamAttnCpuRates rates = streamAttnCpuRates(r.cpuBackend, H);
+        e.seconds = torchFlops / kTorchCpuRate + streamFlops / rates.stream + fidelityFlops / rates.fidelity;
+    }
     if (cuda) {
         for (const DeviceInfo& d : availableDevices())
             if (d.id == (r.device == "cuda" ? "cuda:0" : r.device)) e.availableBytes = d.freeBytes;
@@ -296,7 +329,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
         }
 
         auto runSparse = [&](const core::StreamParams& params, bool fidelity, const std::string& stage) {
-            StreamAttnRecorder recorder(params, L, H, fidelity, stop, [&](int l) { report(l + 1, L, stage); });
+            StreamAttnRecorder recorder(params, L, H, fidelity, r.cpuBackend, stop, [&](int l) { report(l + 1, L, stage); });
             KvCache cache;
             SparseRun run;
             torch::Tensor logits = model.forward(ids, n > 0 ? lastRow : std::vector<std::int64_t>{}, recorder, &cache);

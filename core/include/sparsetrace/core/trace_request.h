@@ -10,9 +10,17 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sparsetrace::core {
+
+// Which Stream-Attn runs on the CPU: the Eigen backend (gpu/src/stream_attn/cpu, the default) or
+// the core reference (core/stream_attn.h, the specification: slow, for checks). CUDA devices run
+// the CUDA kernels; the reference there is refused.
+enum class CpuBackend { Eigen, Reference };
+std::string_view cpuBackendName(CpuBackend b);             // "eigen" | "reference"
+CpuBackend cpuBackendFromName(std::string_view name);      // throws ArgumentError naming both
 
 struct TraceRequest {
     std::string modelDir;
@@ -22,6 +30,7 @@ struct TraceRequest {
     StreamParams params;
     std::string device = "cpu";          // "cpu", "cuda", "cuda:N"
     std::string dtype;                   // "f32", "bf16"; empty = f32 on CPU, bf16 on CUDA
+    CpuBackend cpuBackend = CpuBackend::Eigen; // Stream-Attn on the CPU (Reference: CPU devices only)
     int checkTokens = 2;                 // behaviour check: greedy tokens compared (0 = none)
     bool fidelity = false;               // dense pass measuring captured mass and the oracle
     bool searchK = false;                // smallest K in [1, kMax] preserving behaviour
