@@ -1,9 +1,11 @@
 // The bundled demo retriever (resources/demo-model) end to end on the CPU through our CLI: 20
-// fresh needle prompts (War and Peace haystack, needles at 40-59% depth, keys from the evaluation
-// word lists that training never used) are traced with Stream-Attn at a K that keeps retrieval and
-// at a harder K that breaks it; the dense model retrieves, the sparse one at the stated K does,
-// and for a prompt that only the easier K retrieves, the route from the needle to the answer runs
-// through a searched key block (not a sink, not the window) that the failing trace does not keep.
+// fresh needle prompts of 1k tokens (War and Peace haystack, needles at 40-59% depth, keys from
+// the evaluation word lists that training never used) are traced with Stream-Attn at one K with
+// the bound score rule (the default) and with HiP's centre rule. The dense model retrieves; the
+// bound rule keeps retrieving as bench_score_rules measured (resources/demo-model/README.md);
+// the centre rule loses prompts, and for a prompt only the bound rule retrieves, the route from
+// the needle to the answer runs through a searched key block (not a sink, not the window) that
+// the centre trace does not keep.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "cli_process.h"
 #include "qt_shared.h"
@@ -26,8 +28,7 @@ nlohmann::json readJson(const QString& path)
 }
 
 // The configuration stated in resources/demo-model/README.md.
-constexpr int kRetrieves = 16; // K (blocks of 16 tokens) at which the demo retrieves
-constexpr int kBreaks = 4;     // a harder K at which retrieval breaks
+constexpr int kStated = 16; // K (blocks of 16 tokens) of the demo's traces
 } // namespace
 
 class TstDemoModel : public QObject {
@@ -41,50 +42,56 @@ private slots:
             sparsetrace::test::unpackZstd(shared / "assets" / "text" / "war-and-peace.txt.zst", "demo-war-and-peace.txt");
         QVERIFY2(!book.empty(), "zstd could not unpack War and Peace");
         const QString model = QStringLiteral(SPARSETRACE_SOURCE_DIR "/resources/demo-model");
-        auto sweep = runCli({"niah", "--model", model, "--haystack", QString::fromStdString(book.string()), "--lengths", "1k",
-                             "--depths", "40:59:1", "--k", QString("%1,%2").arg(kBreaks).arg(kRetrieves), "--bq", "16",
-                             "--bk", "16", "--sinks", "16", "--window", "16", "--tokens-to-generate", "10", "--seed",
-                             "424242", "--keep-traces", "--out", tmp.filePath("sweep")},
-                            1800000);
-        QVERIFY2(sweep.code == 0, qPrintable(sweep.err));
-        const nlohmann::json table = readJson(tmp.filePath("sweep/niah.json"));
-        QCOMPARE(table["cells"].size(), std::size_t(40));
+        // One sweep per rule (a sweep's table holds one rule); the same seed gives the same prompts.
+        const auto sweep = [&](const QString& rule) {
+            return runCli({"niah", "--model", model, "--haystack", QString::fromStdString(book.string()), "--lengths", "1k",
+                           "--depths", "40:59:1", "--k", QString::number(kStated), "--score", rule, "--bq", "16", "--bk",
+                           "16", "--sinks", "16", "--window", "16", "--tokens-to-generate", "10", "--seed", "424242",
+                           "--keep-traces", "--out", tmp.filePath("sweep-" + rule)},
+                          1800000);
+        };
+        for (const QString rule : {"bound", "centre"}) {
+            const auto r = sweep(rule);
+            QVERIFY2(r.code == 0, qPrintable(r.err));
+        }
+        const nlohmann::json boundTable = readJson(tmp.filePath("sweep-bound/niah.json"));
+        const nlohmann::json centreTable = readJson(tmp.filePath("sweep-centre/niah.json"));
+        QCOMPARE(boundTable["cells"].size(), std::size_t(20));
+        QCOMPARE(centreTable["cells"].size(), std::size_t(20));
+        QCOMPARE(boundTable["spec"]["extra"]["params"]["score"], nlohmann::json("bound"));
+        QCOMPARE(centreTable["spec"]["extra"]["params"]["score"], nlohmann::json("centre"));
 
-        int dense = 0, easy = 0, hard = 0;
-        double easySparsity = 0, hardSparsity = 0;
-        const nlohmann::json* contrast = nullptr; // retrieved at kRetrieves, not at kBreaks
+        int dense = 0, bound = 0, centre = 0;
+        double boundSparsity = 0, centreSparsity = 0;
+        const nlohmann::json* contrast = nullptr; // retrieved with bound, not with centre
         const nlohmann::json* contrastFailed = nullptr;
-        const auto& cells = table["cells"];
-        for (std::size_t i = 0; i + 1 < cells.size(); i += 2) {
-            const auto& h = cells[i];     // cells run K inner: kBreaks then kRetrieves
-            const auto& e = cells[i + 1];
-            QCOMPARE(h["k"].get<int>(), kBreaks);
-            QCOMPARE(e["k"].get<int>(), kRetrieves);
-            QCOMPARE(h["value"], e["value"]);
-            dense += e["dense_retrieved"].get<bool>() ? 1 : 0;
-            easy += e["retrieved"].get<bool>() ? 1 : 0;
-            hard += h["retrieved"].get<bool>() ? 1 : 0;
-            easySparsity += e["sparsity"].get<double>() / 20;
-            hardSparsity += h["sparsity"].get<double>() / 20;
-            if (!contrast && e["retrieved"].get<bool>() && !h["retrieved"].get<bool>()) {
-                contrast = &e;
-                contrastFailed = &h;
+        for (std::size_t i = 0; i < 20; ++i) {
+            const auto& b = boundTable["cells"][i];
+            const auto& c = centreTable["cells"][i];
+            QCOMPARE(b["value"], c["value"]); // the same prompt
+            dense += b["dense_retrieved"].get<bool>() ? 1 : 0;
+            bound += b["retrieved"].get<bool>() ? 1 : 0;
+            centre += c["retrieved"].get<bool>() ? 1 : 0;
+            boundSparsity += b["sparsity"].get<double>() / 20;
+            centreSparsity += c["sparsity"].get<double>() / 20;
+            if (!contrast && b["retrieved"].get<bool>() && !c["retrieved"].get<bool>()) {
+                contrast = &b;
+                contrastFailed = &c;
             }
         }
-        qInfo("demo model, 20 prompts of 1k tokens: dense %d/20; K=%d: %d/20 at sparsity %.3f; K=%d: %d/20 at sparsity %.3f",
-              dense, kRetrieves, easy, easySparsity, kBreaks, hard, hardSparsity);
+        qInfo("demo model, 20 prompts of 1k tokens, K=%d: dense %d/20; bound %d/20 at sparsity %.3f; centre %d/20 at %.3f",
+              kStated, dense, bound, boundSparsity, centre, centreSparsity);
         QVERIFY2(dense >= 19, "the dense demo model must retrieve (model card: 100% at 1k)");
-        // Measured on these 20 prompts: 10 of 20 at K = 16 (sparsity 0.51), 0 of 20 at K = 4
-        // (0.83). Below the 85% at 90% sparsity that the demo issue (#11) asks for: the
-        // hierarchical search rarely reaches this small model's needle blocks (model card).
-        QVERIFY2(easy >= 8, "at the stated K the sparse model keeps retrieving on a good share of prompts");
-        QVERIFY(easySparsity > 0.45);
-        QVERIFY(hardSparsity > 0.8);
-        QVERIFY2(hard < easy, "the harder K must break retrieval on some prompts");
-        QVERIFY2(contrast, "a prompt retrieved at the stated K and lost at the harder K");
+        // bench_score_rules on 20 prompts of 1k tokens (depths 0-95%): see the model card. These
+        // 20 (depths 40-59%): bound BOUND_MEASURED of 20, centre CENTRE_MEASURED of 20.
+        QVERIFY2(bound >= BOUND_MIN, "the bound rule keeps retrieving as the benchmark measured");
+        QVERIFY(std::abs(boundSparsity - centreSparsity) < 1e-9); // same K, same geometry: same kept pairs
+        QVERIFY(boundSparsity > 0.45);
+        QVERIFY2(centre < bound, "the centre rule loses needles that the bound rule keeps");
+        QVERIFY2(contrast, "a prompt retrieved with the bound rule and lost with the centre rule");
 
-        const QString good = tmp.filePath("sweep/" + QString::fromStdString((*contrast)["trace"].get<std::string>()));
-        const QString bad = tmp.filePath("sweep/" + QString::fromStdString((*contrastFailed)["trace"].get<std::string>()));
+        const QString good = tmp.filePath("sweep-bound/" + QString::fromStdString((*contrast)["trace"].get<std::string>()));
+        const QString bad = tmp.filePath("sweep-centre/" + QString::fromStdString((*contrastFailed)["trace"].get<std::string>()));
         auto routes = runCli({"routes", good, "--compare", bad, "--tau", "0.05", "--json", tmp.filePath("routes.json")});
         QVERIFY2(routes.code == 0, qPrintable(routes.err));
         const nlohmann::json r = readJson(tmp.filePath("routes.json"));
@@ -96,7 +103,7 @@ private slots:
             if (fromNeedle && e["kind"] == "searched") searchedOutOfNeedle = true;
         }
         QVERIFY2(searchedOutOfNeedle,
-                 "the successful route leaves the needle's block through a searched block the failed trace lacks");
+                 "the bound route leaves the needle's block through a searched block the centre trace lacks");
     }
 };
 
