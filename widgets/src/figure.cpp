@@ -54,7 +54,13 @@ QString traceShapeText(const core::TraceInfo& i)
     const core::StreamParams& p = i.params;
     QString c = QStringLiteral("T = %1 tokens").arg(i.promptTokens);
     if (i.generatedTokens > 0) c += QStringLiteral(" + %1 generated").arg(i.generatedTokens);
-    c += QStringLiteral(" · bq %1, bk %2, K %3, sinks %4, window %5").arg(p.bq).arg(p.bk).arg(p.k).arg(p.sinks).arg(p.window);
+    c += QStringLiteral(" · bq %1, bk %2, K %3, sinks %4, window %5, score %6")
+             .arg(p.bq)
+             .arg(p.bk)
+             .arg(p.k)
+             .arg(p.sinks)
+             .arg(p.window)
+             .arg(QString::fromStdString(std::string(core::scoreRuleName(p.score))));
     return c;
 }
 
