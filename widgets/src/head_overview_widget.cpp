@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sparsetrace/widgets/head_overview_widget.h"
 
+#include "sparsetrace/core/niah.h"
+#include "sparsetrace/widgets/figure.h"
 #include "sparsetrace/widgets/head_stats.h"
 #include "sparsetrace/widgets/future_delivery.h"
 #include "sparsetrace/widgets/layer_head_selection.h"
@@ -21,6 +23,10 @@ HeadOverviewWidget::HeadOverviewWidget(QWidget* parent) : QWidget(parent), m_mod
     layout->setContentsMargins(0, 0, 0, 0);
     m_stat = new QComboBox(this);
     m_stat->setToolTip(tr("Per-head statistic shown in the grid"));
+    m_info = new QLabel(this);
+    m_info->setWordWrap(true);
+    m_info->setTextFormat(Qt::RichText);
+    m_info->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_view = new QTableView(this);
     m_view->setModel(m_model);
     m_view->setSelectionMode(QAbstractItemView::SingleSelection);
@@ -34,6 +40,7 @@ HeadOverviewWidget::HeadOverviewWidget(QWidget* parent) : QWidget(parent), m_mod
     m_view->setFont(small);
     m_status = new QLabel(this);
     m_status->setWordWrap(true);
+    layout->addWidget(m_info);
     layout->addWidget(m_stat);
     layout->addWidget(m_view, 1);
     layout->addWidget(m_status);
@@ -56,6 +63,8 @@ void HeadOverviewWidget::setSelection(LayerHeadSelection* selection)
 
 QString HeadOverviewWidget::statistic() const { return m_stat->currentText(); }
 
+QString HeadOverviewWidget::infoText() const { return m_info->text(); }
+
 void HeadOverviewWidget::setColormap(ColormapId map) { m_model->setColormap(map); }
 
 void HeadOverviewWidget::setTrace(TracePtr trace)
@@ -64,10 +73,22 @@ void HeadOverviewWidget::setTrace(TracePtr trace)
     const QString previous = m_stat->currentText();
     QSignalBlocker block(m_stat);
     m_stat->clear();
+    m_info->clear();
     if (!m_trace) {
         m_model->clear();
         return;
     }
+    const core::TraceInfo& info = m_trace->info();
+    QString text = traceShapeText(info).toHtmlEscaped();
+    if (const auto needle = core::needleTokens(info))
+        text += QStringLiteral("<br><span style=\"color:#d81b60\">&#9632;</span> ") +
+                tr("needle: tokens %1–%2, key blocks %3–%4")
+                    .arg(needle->start)
+                    .arg(needle->end - 1)
+                    .arg(needle->start / info.params.bk)
+                    .arg((needle->end - 1) / info.params.bk)
+                    .toHtmlEscaped();
+    m_info->setText(text);
     const QStringList names = availableStatistics(*m_trace);
     m_stat->addItems(names);
     const QString pick = names.contains(previous) ? previous : names.value(0);

@@ -31,6 +31,9 @@ public:
     SnapshotPtr snapshot() const { return m_figure.snapshot; }
     ViewRect view() const { return m_figure.view; }
     std::pair<std::int64_t, std::int64_t> keyColumnHighlight() const { return {m_columnFirst, m_columnLast}; }
+    std::pair<std::int64_t, std::int64_t> needleTokens() const { return {m_needleFirst, m_needleLast}; }
+    // The needle mark's rectangle on the key axis (widget pixels); empty when none is drawn.
+    QRectF needleMarkRect() const;
     bool locked() const { return m_locked; }
     BlockHit lockedBlock() const { return m_lockedHit; }
     // Whether mapImage() shows the current head, options and view at the map's size (pooling
@@ -60,6 +63,8 @@ public slots:
     // Marks the key columns of tokens [first, last] (an anchor sentence: who attends to it),
     // apart from the token highlight; first > last: none.
     void highlightKeyColumns(std::int64_t first, std::int64_t last);
+    // Marks a needle's key columns: a bar along the key axis and dashed column edges; first > last: none.
+    void setNeedleTokens(std::int64_t first, std::int64_t last);
     void lockAt(QPointF pos);
     void unlock();
 
@@ -127,6 +132,7 @@ private:
     ViewRect m_pressView;
     std::int64_t m_highlightFirst = 0, m_highlightLast = -1;
     std::int64_t m_columnFirst = 0, m_columnLast = -1;
+    std::int64_t m_needleFirst = 0, m_needleLast = -1;
 };
 
 } // namespace sparsetrace::widgets

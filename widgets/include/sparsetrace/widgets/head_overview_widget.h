@@ -1,5 +1,5 @@
-// The layer x head overview: one statistic per head as a coloured grid; clicking a cell selects
-// that head. Statistics not stored in the trace are computed in a worker thread when chosen.
+// The layer x head overview: the trace's parameters (and its needle's key span) in a line above
+// one statistic per head as a coloured grid; clicking a cell selects that head. Statistics not stored in the trace are computed in a worker thread when chosen.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -29,6 +29,9 @@ public:
     HeadStatModel* model() const { return m_model; }
     QTableView* view() const { return m_view; }
     QString statistic() const;
+    // The line above the grid: parameters (score rule included) and, for a needle trace, the
+    // needle's tokens and key blocks.
+    QString infoText() const;
 
 public slots:
     void setTrace(sparsetrace::widgets::TracePtr trace);
@@ -43,6 +46,7 @@ private:
     TracePtr m_trace;
     HeadStatModel* m_model;
     QComboBox* m_stat;
+    QLabel* m_info;
     QTableView* m_view;
     QLabel* m_status;
     QPointer<LayerHeadSelection> m_selection;
