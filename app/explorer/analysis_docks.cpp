@@ -55,7 +55,6 @@ void MainWindow::setupAnalysisViews()
         });
     }
     first->raise();
-    resizeDocks({first}, {620}, Qt::Horizontal); // plots need room; the map keeps the rest
     m_activeView = m_anchors;
     // Docks closed by the user come back from this menu, placed before Help.
     auto* menu = new QMenu(tr("&Analyses"), this);

@@ -19,6 +19,7 @@
 #include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QShowEvent>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QDockWidget>
@@ -34,11 +35,14 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPushButton>
+#include <QScreen>
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace sparsetrace::explorer {
 
@@ -67,6 +71,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_needleLine = new QLabel(central);
     m_needleLine->setTextFormat(Qt::RichText);
     m_needleLine->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_needleLine->setWordWrap(true); // never wider than the window allows
     m_needleLine->hide();
     layout->addWidget(m_scrubber);
     layout->addWidget(m_needleLine);
@@ -141,7 +146,14 @@ MainWindow::MainWindow(QWidget* parent)
     QSettings settings;
     restoreGeometry(settings.value("window/geometry").toByteArray());
     restoreState(settings.value("window/state").toByteArray());
-    if (!settings.contains("window/geometry")) resize(1280, 860);
+    if (!settings.contains("window/geometry")) {
+        // The first window takes most of the screen, centred; the map most of the window.
+        const QRect screen = this->screen() ? this->screen()->availableGeometry() : QRect(0, 0, 1280, 860);
+        const QSize size(std::max(800, screen.width() * 9 / 10), std::max(600, screen.height() * 9 / 10));
+        resize(size.boundedTo(screen.size()));
+        move(screen.center() - QPoint(width() / 2, height() / 2));
+        m_firstLayout = true; // the dock widths, once the window is shown at this size
+    }
     updateTitle();
 }
 
@@ -521,6 +533,30 @@ void MainWindow::updateTitle()
     }
     setWindowTitle(title);
     setWindowModified(m_runs->unsaved());
+}
+
+void MainWindow::showEvent(QShowEvent* e)
+{
+    QMainWindow::showEvent(e);
+    if (!m_firstLayout) return;
+    m_firstLayout = false;
+    // The overview wide enough for its heads, an analysis dock for plots, the map the rest.
+    QList<QDockWidget*> docks;
+    QList<int> widths;
+    bool analysis = false;
+    for (auto* d : findChildren<QDockWidget*>()) {
+        if (d->objectName() == QLatin1String("overviewDock")) {
+            docks << d;
+            widths << std::max(220, width() / 6);
+        } else if (qobject_cast<AnalysisView*>(d->widget()) && !analysis) {
+            analysis = true; // the analysis docks share one place (tabs)
+            docks << d;
+            widths << std::max(380, width() * 3 / 10);
+        }
+    }
+    resizeDocks(docks, widths, Qt::Horizontal);
+    // The text below keeps a few lines; the map takes the height.
+    if (auto* text = findChild<QDockWidget*>(QStringLiteral("textDock"))) resizeDocks({text}, {std::max(140, height() / 5)}, Qt::Vertical);
 }
 
 void MainWindow::closeEvent(QCloseEvent* e)

@@ -99,6 +99,7 @@ signals:
 
 protected:
     void closeEvent(QCloseEvent* e) override;
+    void showEvent(QShowEvent* e) override;
     void dragEnterEvent(QDragEnterEvent* e) override;
     void dropEvent(QDropEvent* e) override;
 
@@ -144,6 +145,7 @@ private:
     QLabel* m_needleLine;
     std::uint64_t m_needleJob = 0;
     QString m_traceKind;
+    bool m_firstLayout = false;  // no saved layout: size the docks when first shown
     bool m_applyingView = false; // docks change because a trace opened, not because the user asked
     RunController* m_runs;
     widgets::ThoughtAnchorsView* m_anchors = nullptr;

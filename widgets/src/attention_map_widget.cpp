@@ -155,7 +155,8 @@ AttentionMapWidget::RenderKey AttentionMapWidget::currentKey() const
     k.hideSinks = f.pool.hideSinks;
     k.oracle = f.pool.oracleOutlines;
     k.view = f.view;
-    k.size = mapRect().size();
+    k.dpr = std::max(1.0, devicePixelRatioF());
+    k.size = (QSizeF(mapRect().size()) * k.dpr).toSize();
     return k;
 }
 
@@ -199,6 +200,7 @@ void AttentionMapWidget::startRender(const RenderKey& key)
         try {
             r.image = renderInto(figure, key.size, *scratch);
             scratch->image = QImage(); // the result owns the pixels now
+            r.image.setDevicePixelRatio(key.dpr); // drawn at the map's logical size
             r.captured = scratch->pooled.captured;
         } catch (...) {
             r.image = QImage(); // a failed render shows nothing new; the next change retries

@@ -9,11 +9,15 @@
 #include "sparsetrace/widgets/layer_head_selection.h"
 
 #include <QComboBox>
+#include <QEvent>
+#include <QFontMetrics>
 #include <QHeaderView>
 #include <QLabel>
 #include <QTableView>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
+
+#include <algorithm>
 
 namespace sparsetrace::widgets {
 
@@ -31,8 +35,11 @@ HeadOverviewWidget::HeadOverviewWidget(QWidget* parent) : QWidget(parent), m_mod
     m_view->setModel(m_model);
     m_view->setSelectionMode(QAbstractItemView::SingleSelection);
     m_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    m_view->horizontalHeader()->setDefaultSectionSize(42);
+    // The heads share the width: all of them in view, however many (colours stay readable).
+    m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_view->horizontalHeader()->setMinimumSectionSize(8);
+    m_view->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_view->viewport()->installEventFilter(this); // its resizes decide whether values fit
     m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     m_view->verticalHeader()->setDefaultSectionSize(20);
     QFont small = m_view->font();
@@ -64,6 +71,20 @@ void HeadOverviewWidget::setSelection(LayerHeadSelection* selection)
 QString HeadOverviewWidget::statistic() const { return m_stat->currentText(); }
 
 QString HeadOverviewWidget::infoText() const { return m_info->text(); }
+
+bool HeadOverviewWidget::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == m_view->viewport() && event->type() == QEvent::Resize) fitValues();
+    return QWidget::eventFilter(watched, event);
+}
+
+void HeadOverviewWidget::fitValues()
+{
+    // The stretched columns share the viewport; the text needs "0.000" and a little room.
+    const int heads = std::max(1, m_model->columnCount());
+    const int needed = QFontMetrics(m_view->font()).horizontalAdvance(QStringLiteral("0.000")) + 4;
+    m_model->setShowValues(m_view->viewport()->width() / heads >= needed);
+}
 
 void HeadOverviewWidget::setColormap(ColormapId map) { m_model->setColormap(map); }
 
@@ -104,6 +125,7 @@ void HeadOverviewWidget::showStatistic(const QString& name)
     const int L = m_trace->layers(), H = m_trace->heads();
     if (!statisticNeedsComputing(*m_trace, name)) {
         m_model->setStatistic(name, L, H, headStatistic(*m_trace, name));
+        fitValues();
         m_status->clear();
         syncCurrent();
         emit statisticReady(name);
@@ -130,6 +152,7 @@ void HeadOverviewWidget::showStatistic(const QString& name)
         }
         m_status->clear();
         m_model->setStatistic(name, L, H, std::move(r.values));
+        fitValues();
         syncCurrent();
         emit statisticReady(name);
     });

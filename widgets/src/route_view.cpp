@@ -80,13 +80,17 @@ RouteView::RouteView(QWidget* parent)
     compare->setToolTip(tr("Another trace of the same prompt (a failed retrieval, or the retrieving trace when this one "
                            "failed): the edges the failure lost are marked"));
     auto* stop = new QPushButton(tr("Stop Comparing"), this);
+    // Two rows, so that a narrow dock keeps the slider usable.
     bar->addWidget(m_pathsSpin);
     bar->addWidget(m_allBox);
-    bar->addWidget(m_tauLabel);
-    bar->addWidget(m_slider, 1);
+    bar->addStretch(1);
     bar->addWidget(compare);
     bar->addWidget(stop);
     layout->addLayout(bar);
+    auto* tauRow = new QHBoxLayout;
+    tauRow->addWidget(m_tauLabel);
+    tauRow->addWidget(m_slider, 1);
+    layout->addLayout(tauRow);
     m_status->setWordWrap(true);
     m_status->setText(tr("Open a trace with a needle (a NIAH trace) to see the route from the needle to the answer."));
     layout->addWidget(m_status);
@@ -96,10 +100,12 @@ RouteView::RouteView(QWidget* parent)
     m_plot->axisRect()->setRangeDrag(Qt::Horizontal);
     m_plot->axisRect()->setRangeZoom(Qt::Horizontal);
     m_plot->setMouseTracking(true);
-    // The legend and the head key beside the plot, never over the edges.
+    // The legend and the head key under the plot, in rows, never over the edges.
     m_plot->axisRect()->insetLayout()->take(m_plot->legend);
-    m_plot->plotLayout()->addElement(0, 1, m_plot->legend);
-    m_plot->plotLayout()->setColumnStretchFactor(1, 0.001);
+    m_plot->plotLayout()->addElement(1, 0, m_plot->legend);
+    m_plot->plotLayout()->setRowStretchFactor(1, 0.001);
+    m_plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    m_plot->legend->setWrap(3);
     m_plot->legend->setMargins(QMargins(6, 4, 6, 4));
     m_tauLabel->setText(tr("tau = %1").arg(m_tau, 0, 'f', 2));
 
@@ -310,7 +316,7 @@ void RouteView::draw()
     if (!drawnHeads.empty()) {
         auto* r = new QCPGraph(m_plot->xAxis, m_plot->yAxis);
         r->setPen(QPen(QColor(0x80, 0x80, 0x80), 1.5, Qt::DotLine));
-        r->setName(tr("residual (row kept)"));
+        r->setName(tr("residual"));
     }
     if (m_comparison) {
         auto* c = new QCPGraph(m_plot->xAxis, m_plot->yAxis);
@@ -326,7 +332,7 @@ void RouteView::draw()
     auto* ends = new QCPGraph(m_plot->xAxis, m_plot->yAxis);
     ends->setLineStyle(QCPGraph::lsNone);
     ends->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(Qt::black), QBrush(QColor(0xff, 0xd7, 0x00)), 10));
-    ends->setName(tr("needle (bottom), answer (top)"));
+    ends->setName(tr("needle, answer"));
     QVector<double> ex, ey;
     for (std::int64_t r : route.sourceRows) {
         ex.push_back(xOf(r));

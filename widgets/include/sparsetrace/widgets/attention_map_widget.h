@@ -1,6 +1,6 @@
 // The zoomable block-sparse attention map of one (layer, head): query rows down, key blocks
-// across, on QCustomPlot (MapPlot). Redraws the visible region at screen resolution with
-// max-pooling, pooled on a worker thread (stale results dropped; the last image is stretched
+// across, on QCustomPlot (MapPlot). Redraws the visible region at screen resolution (device
+// pixels, so HiDPI screens get one pooled cell per physical pixel) with max-pooling, pooled on a worker thread (stale results dropped; the last image is stretched
 // into the new view meanwhile); wheel/drag and keys zoom and pan down to single blocks; hover
 // reports the strongest block under the cursor with its token ranges, text and exact mass; a
 // click locks (and a second click releases) it. Arrow keys and Home/End step the shared
@@ -98,7 +98,8 @@ private:
         int colormap = 0, scale = 0;
         bool hideSinks = false, oracle = false;
         ViewRect view;
-        QSize size;
+        QSize size;       // device pixels: the map's logical size times dpr
+        double dpr = 1.0; // the screen's device pixel ratio
         bool operator==(const RenderKey&) const = default;
     };
     struct Rendered {

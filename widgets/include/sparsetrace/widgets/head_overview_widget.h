@@ -1,5 +1,6 @@
 // The layer x head overview: the trace's parameters (and its needle's key span) in a line above
-// one statistic per head as a coloured grid; clicking a cell selects that head. Statistics not stored in the trace are computed in a worker thread when chosen.
+// one statistic per head as a coloured grid that fits the dock's width (no horizontal scrolling:
+// the values' text goes when the columns get too narrow for it); clicking a cell selects that head. Statistics not stored in the trace are computed in a worker thread when chosen.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -41,8 +42,12 @@ public slots:
 signals:
     void statisticReady(const QString& name);
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
     void syncCurrent();
+    void fitValues(); // text in the cells only where the columns are wide enough
     TracePtr m_trace;
     HeadStatModel* m_model;
     QComboBox* m_stat;

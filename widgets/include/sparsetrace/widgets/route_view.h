@@ -5,7 +5,7 @@
 // width and opacity growing with mass; "All edges" adds every route edge above the threshold
 // (tau slider). Compared with a second trace of the same prompt, the edges of the retrieving
 // trace's route that the failed one lost are marked (whichever of the two is open). The legend
-// and head key sit beside the plot; hovering an edge names its layer, head, query and key spans
+// and head key sit under the plot; hovering an edge names its layer, head, query and key spans
 // and mass; clicking it emits its layer and head. Routes are extracted in the thread pool.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
