@@ -551,7 +551,7 @@ void MainWindow::showEvent(QShowEvent* e)
         } else if (qobject_cast<AnalysisView*>(d->widget()) && !analysis) {
             analysis = true; // the analysis docks share one place (tabs)
             docks << d;
-            widths << std::max(380, width() * 3 / 10);
+            widths << std::max(420, width() * 9 / 25);
         }
     }
     resizeDocks(docks, widths, Qt::Horizontal);

@@ -31,6 +31,7 @@ HeadOverviewWidget::HeadOverviewWidget(QWidget* parent) : QWidget(parent), m_mod
     m_info->setWordWrap(true);
     m_info->setTextFormat(Qt::RichText);
     m_info->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_info->setMargin(3); // the dock has no margins of its own
     m_view = new QTableView(this);
     m_view->setModel(m_model);
     m_view->setSelectionMode(QAbstractItemView::SingleSelection);
