@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Remakes the user guide's figures and screenshots (docs/images/guide-*.png) by running the
 # guide's own walk-through: stories260K (in ../shared) traces its story with our CLI, then the
-# explorer is photographed under Xvfb (scripts/screenshot-explorer.sh) and exports figures.
+# explorer is photographed under Xvfb (scripts/screenshot-explorer.sh) and exports figures; and
+# the first minute with the bundled needle traces at 1680x1050 and 1280x800.
 # Usage: scripts/make-docs-images.sh [BUILD_DIR]   (default build/dev; needs xvfb-run, ImageMagick)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,17 @@ shot() {
 }
 shot guide-explorer.png
 shot guide-compare.png --compare "$work/story-k2.sptrace"
+
+# The first minute with the bundled needle traces, at two screen sizes (a fresh window is sized
+# to the screen): the retrieval opens on its route; the failure, compared, shows the lost edges.
+first() { # NAME SCREEN TRACE [explorer args...]
+  local name=$1 screen=$2 trace=$3; shift 3
+  SHOT_SCREEN=$screen SHOT_DELAY="${SHOT_DELAY:-6}" scripts/screenshot-explorer.sh "$trace" "$work/$name" "$build" "$@"
+  convert "$work/$name" -resize 1200x +dither -colors 256 "$out/$name"
+}
+first guide-first-minute-1680x1050.png 1680x1050 resources/demo/needle-retrieved.sptrace
+first guide-first-minute-1280x800.png 1280x800 resources/demo/needle-retrieved.sptrace
+first guide-needle-lost-1680x1050.png 1680x1050 resources/demo/needle-failed.sptrace --route-compare resources/demo/needle-retrieved.sptrace
 
 # Figures exported headless, as in the guide.
 fig=(--width 1200 --height 900 --dpi 150)

@@ -3,6 +3,8 @@
 # looking at the window as users see it. Needs xvfb-run and ImageMagick's `import`.
 # Usage: scripts/screenshot-explorer.sh TRACE OUT.png [BUILD_DIR] [extra explorer args...]
 #   e.g. scripts/screenshot-explorer.sh tests/fixtures/traces/sample-small.sptrace /tmp/shot.png build-gui
+#   SHOT_SCREEN=WxH sets the virtual screen (default 1680x1050; the window opens as on a fresh
+#   install, sized to the screen); SHOT_DELAY the seconds before the shot (default 4).
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 TRACE OUT.png [BUILD_DIR] [explorer args...]" >&2; exit 2; }
 trace="$(realpath "$1")"
@@ -17,7 +19,7 @@ command -v import >/dev/null || { echo "screenshot-explorer: ImageMagick's impor
 # A private settings folder, so that the screenshot does not depend on (or change) the user's.
 config="$(mktemp -d)"
 trap 'rm -rf "$config"' EXIT
-XDG_CONFIG_HOME="$config" xvfb-run -a -s "-screen 0 1600x1000x24" bash -c '
+XDG_CONFIG_HOME="$config" xvfb-run -a -s "-screen 0 ${SHOT_SCREEN:-1680x1050}x24" bash -c '
   "$0" "$1" "${@:3}" &
   pid=$!
   sleep "${SHOT_DELAY:-4}"

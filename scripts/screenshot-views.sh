@@ -76,4 +76,4 @@ shot() { # NAME ARGS...: one screenshot of the explorer window
 }
 shot anchors --view anchors "$work/cot.sptrace"
 shot sweep --view sweep --sweep "$sweep" "$sweep/$success"
-shot routes --view routes --tau "${ROUTE_TAU:-0.3}" --route-compare "$sweep/$failure" "$sweep/$success"
+shot routes --view routes --tau "${ROUTE_TAU:-0.05}" --route-compare "$sweep/$failure" "$sweep/$success"

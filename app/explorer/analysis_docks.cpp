@@ -1,5 +1,6 @@
 // The main window's analysis docks (thought anchors, needle sweep, routes): wiring to the open
-// trace, the layer/head selection and the map, and File > Export View acting on the active one.
+// trace, the layer/head selection and the map, the view each kind of trace opens on (remembered
+// per kind once the user changes it), and File > Export View acting on the active one.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "main_window.h"
 
@@ -18,6 +19,7 @@
 #include <QMenuBar>
 #include <QSettings>
 #include <QStatusBar>
+#include <QTimer>
 
 namespace sparsetrace::explorer {
 
@@ -39,6 +41,11 @@ void MainWindow::setupAnalysisViews()
         // The view last shown or focused is the one File > Export View writes.
         connect(dock, &QDockWidget::visibilityChanged, this, [this, view](bool visible) {
             if (visible) m_activeView = view;
+            if (visible && !m_applyingView) rememberViewChoice();
+        });
+        // Closed (its close button or the Analyses menu): perhaps the map alone now.
+        connect(dock->toggleViewAction(), &QAction::toggled, this, [this](bool) {
+            if (!m_applyingView) QTimer::singleShot(0, this, &MainWindow::rememberViewChoice);
         });
         connect(view, &AnalysisView::failed, this, &MainWindow::showError);
         // Notes of a view behind another tab, or closed, would puzzle: only the front view's show.
@@ -48,7 +55,6 @@ void MainWindow::setupAnalysisViews()
         });
     }
     first->raise();
-    resizeDocks({first}, {620}, Qt::Horizontal); // plots need room; the map keeps the rest
     m_activeView = m_anchors;
     // Docks closed by the user come back from this menu, placed before Help.
     auto* menu = new QMenu(tr("&Analyses"), this);
@@ -87,6 +93,66 @@ void MainWindow::applyAnchorHighlight(int layer, int head)
 {
     if (m_anchorHeads.contains(QPoint(layer, head))) m_map->highlightKeyColumns(m_anchorTokens.first, m_anchorTokens.second);
     else m_map->highlightKeyColumns(0, -1);
+}
+
+namespace {
+constexpr const char* kViewSetting = "view/forKind/"; // + "needle" | "cot" | "plain"
+} // namespace
+
+QString MainWindow::viewForKind(const QString& kind)
+{
+    const QString fallback = kind == QLatin1String("needle") ? QStringLiteral("routes")
+                             : kind == QLatin1String("cot")  ? QStringLiteral("anchors")
+                                                             : QStringLiteral("map");
+    const QString v = QSettings().value(QLatin1String(kViewSetting) + kind, fallback).toString();
+    const QStringList known = {QStringLiteral("routes"), QStringLiteral("anchors"), QStringLiteral("sweep"), QStringLiteral("map")};
+    return known.contains(v) ? v : fallback;
+}
+
+QString MainWindow::shownViewName(const AnalysisView* v) const
+{
+    return v == m_anchors ? QStringLiteral("anchors") : v == m_sweep ? QStringLiteral("sweep") : QStringLiteral("routes");
+}
+
+QString MainWindow::shownView() const
+{
+    auto nameOf = [this](const AnalysisView* v) { return shownViewName(v); };
+    QString firstOpen;
+    for (auto* dock : findChildren<QDockWidget*>()) {
+        auto* view = qobject_cast<AnalysisView*>(dock->widget());
+        if (!view || dock->isHidden()) continue; // closed (a dock behind a tab is not hidden)
+        if (view == m_activeView) return nameOf(view);
+        if (firstOpen.isEmpty()) firstOpen = nameOf(view);
+    }
+    return firstOpen.isEmpty() ? QStringLiteral("map") : firstOpen;
+}
+
+void MainWindow::applyViewForTrace()
+{
+    if (!m_trace) return;
+    const QString view = viewForKind(m_traceKind);
+    m_applyingView = true;
+    // Only the chosen view's dock (none for the map alone); a sweep being browsed stays open.
+    for (auto* dock : findChildren<QDockWidget*>()) {
+        auto* v = qobject_cast<AnalysisView*>(dock->widget());
+        if (!v || (v == m_sweep && m_sweep->hasContent())) continue;
+        if (shownViewName(v) != view) dock->hide();
+    }
+    if (view != QLatin1String("map")) showAnalysisView(view);
+    // Dock visibility signals of this change may arrive through the event loop.
+    QTimer::singleShot(0, this, [this] { m_applyingView = false; });
+}
+
+void MainWindow::rememberViewChoice()
+{
+    if (m_applyingView || !m_trace || m_traceKind.isEmpty() || !isVisible()) return;
+    QSettings().setValue(QLatin1String(kViewSetting) + m_traceKind, shownView());
+}
+
+void MainWindow::hideAnalysisViews()
+{
+    for (auto* dock : findChildren<QDockWidget*>())
+        if (qobject_cast<AnalysisView*>(dock->widget())) dock->hide();
 }
 
 bool MainWindow::showAnalysisView(const QString& name)

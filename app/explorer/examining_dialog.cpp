@@ -57,6 +57,38 @@ QComboBox* ExaminingDialog::makeDeviceCombo(QWidget* parent)
     return m_device;
 }
 
+QComboBox* ExaminingDialog::makeScoreCombo(QWidget* parent, const QString& settingsKey)
+{
+    m_score = new QComboBox(parent);
+    m_scoreKey = settingsKey;
+    for (core::ScoreRule r : {core::ScoreRule::Centre, core::ScoreRule::First, core::ScoreRule::Bound}) {
+        const QString name = QString::fromLatin1(core::scoreRuleName(r).data(), static_cast<qsizetype>(core::scoreRuleName(r).size()));
+        m_score->addItem(name, name);
+    }
+    m_score->setToolTip(tr("How the search scores a child node: centre or first score one of its blocks (HiP); "
+                           "bound scores the channel-wise envelope of all its keys, never below a key inside it"));
+    const std::string_view fallback = core::scoreRuleName(core::StreamParams{}.score);
+    QString remembered = QSettings().value(settingsKey).toString();
+    try {
+        (void)core::scoreRuleFromName(remembered.toStdString());
+    } catch (const std::exception&) {
+        remembered = QString::fromLatin1(fallback.data(), static_cast<qsizetype>(fallback.size())); // none yet, or a rule no longer known
+    }
+    m_score->setCurrentIndex(m_score->findData(remembered));
+    connect(m_score, &QComboBox::currentIndexChanged, this, &ExaminingDialog::scheduleExamination);
+    return m_score;
+}
+
+core::ScoreRule ExaminingDialog::scoreRule() const
+{
+    return m_score ? core::scoreRuleFromName(m_score->currentData().toString().toStdString()) : core::StreamParams{}.score;
+}
+
+void ExaminingDialog::rememberScoreRule() const
+{
+    if (m_score) QSettings().setValue(m_scoreKey, m_score->currentData().toString());
+}
+
 void ExaminingDialog::addFooter(QBoxLayout* layout, const QString& startText)
 {
     m_estimate = new QLabel(this);

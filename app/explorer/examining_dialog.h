@@ -26,6 +26,9 @@ class ExaminingDialog : public QDialog {
 public:
     void setModelDir(const QString& dir);
     QComboBox* deviceCombo() const { return m_device; }
+    // The search's score rule (centre, first, bound); the default is core::StreamParams{}.score.
+    QComboBox* scoreCombo() const { return m_score; }
+    core::ScoreRule scoreRule() const;
     // What the dialog shows about the folder and the estimate, and whether Start is allowed.
     QString modelStatus() const;
     QString estimateStatus() const;
@@ -51,6 +54,10 @@ protected:
     QGroupBox* makeModelBox(const QString& placeholder);
     // The device list, CPU until the engine lists its devices.
     QComboBox* makeDeviceCombo(QWidget* parent);
+    // The score rule picker, preset to the rule last started under `settingsKey` (else the
+    // default rule); rememberScoreRule() stores the choice.
+    QComboBox* makeScoreCombo(QWidget* parent, const QString& settingsKey);
+    void rememberScoreRule() const;
     // The estimate line and the Start / Cancel buttons; Start accepts when canStart().
     void addFooter(QBoxLayout* layout, const QString& startText);
     // Every field that changes the request calls this: Start waits for a new examination.
@@ -74,6 +81,8 @@ private:
     QLineEdit* m_modelDir = nullptr;
     QLabel* m_modelStatus = nullptr;
     QComboBox* m_device = nullptr;
+    QComboBox* m_score = nullptr;
+    QString m_scoreKey;
     QDialogButtonBox* m_buttons = nullptr;
 };
 

@@ -148,9 +148,15 @@ int main(int argc, char** argv)
                              [&window, other] { window.openCompare(other); }, Qt::SingleShotConnection);
         QTimer::singleShot(0, &window, [&window, path] { window.openFile(path); });
     }
-    if (parser.isSet(viewOpt) && !window.showAnalysisView(parser.value(viewOpt))) {
-        std::cerr << "sparsetrace-explorer: --view expects anchors, sweep or routes\n";
-        return 2;
+    if (parser.isSet(viewOpt)) {
+        const QString view = parser.value(viewOpt);
+        if (!window.showAnalysisView(view)) {
+            std::cerr << "sparsetrace-explorer: --view expects anchors, sweep or routes\n";
+            return 2;
+        }
+        // The trace opens on the view of its kind; the one asked for here wins.
+        QObject::connect(&window, &sparsetrace::explorer::MainWindow::traceLoaded, &window,
+                         [&window, view] { window.showAnalysisView(view); }, Qt::SingleShotConnection);
     }
     if (parser.isSet(tauOpt)) {
         bool ok = false;

@@ -5,7 +5,9 @@
 #include "install_paths.h"
 #include "run_controller.h"
 
+#include "sparsetrace/core/niah.h"
 #include "sparsetrace/core/version.h"
+#include "sparsetrace/widgets/analysis_view.h"
 #include "sparsetrace/widgets/attention_map_widget.h"
 #include "sparsetrace/widgets/head_overview_widget.h"
 #include "sparsetrace/widgets/layer_head_selection.h"
@@ -17,6 +19,7 @@
 #include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QShowEvent>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QDockWidget>
@@ -32,11 +35,14 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPushButton>
+#include <QScreen>
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace sparsetrace::explorer {
 
@@ -62,7 +68,13 @@ MainWindow::MainWindow(QWidget* parent)
     m_map->setSelection(m_selection);
     m_mapB->setSelection(m_selection);
     m_mapB->hide();
+    m_needleLine = new QLabel(central);
+    m_needleLine->setTextFormat(Qt::RichText);
+    m_needleLine->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_needleLine->setWordWrap(true); // never wider than the window allows
+    m_needleLine->hide();
     layout->addWidget(m_scrubber);
+    layout->addWidget(m_needleLine);
     layout->addWidget(maps, 1);
     setCentralWidget(central);
 
@@ -134,7 +146,14 @@ MainWindow::MainWindow(QWidget* parent)
     QSettings settings;
     restoreGeometry(settings.value("window/geometry").toByteArray());
     restoreState(settings.value("window/state").toByteArray());
-    if (!settings.contains("window/geometry")) resize(1280, 860);
+    if (!settings.contains("window/geometry")) {
+        // The first window takes most of the screen, centred; the map most of the window.
+        const QRect screen = this->screen() ? this->screen()->availableGeometry() : QRect(0, 0, 1280, 860);
+        const QSize size(std::max(800, screen.width() * 9 / 10), std::max(600, screen.height() * 9 / 10));
+        resize(size.boundedTo(screen.size()));
+        move(screen.center() - QPoint(width() / 2, height() / 2));
+        m_firstLayout = true; // the dock widths, once the window is shown at this size
+    }
     updateTitle();
 }
 
@@ -305,14 +324,48 @@ void MainWindow::showTrace(TracePtr trace, const QString& path)
     closeCompare();
     m_overview->setTrace(m_trace);
     m_text->setTrace(m_trace);
+    const auto& info = m_trace->info();
+    const auto needle = core::needleTokens(info);
+    for (AttentionMapWidget* map : {m_map, m_mapB}) {
+        if (needle) map->setNeedleTokens(needle->start, needle->end - 1);
+        else map->setNeedleTokens(0, -1);
+    }
+    m_traceKind = needle ? QStringLiteral("needle")
+                  : info.text.find("<think>") != std::string::npos ? QStringLiteral("cot")
+                                                                   : QStringLiteral("plain");
+    showNeedleSummary();
     m_selection->setShape(m_trace->layers(), m_trace->heads()); // requests the snapshot
     updateTitle();
-    const auto& info = m_trace->info();
     if (!path.isEmpty())
         statusBar()->showMessage(tr("%1: %2 layers × %3 heads, %4 tokens").arg(QFileInfo(path).fileName()).arg(info.model.layers)
                                  .arg(info.model.heads).arg(info.promptTokens + info.generatedTokens), 5000);
+    applyViewForTrace(); // before traceLoaded, whose handlers may choose another view
     emit traceLoaded(path);
 }
+
+void MainWindow::showNeedleSummary()
+{
+    const std::uint64_t job = ++m_needleJob;
+    m_needleLine->clear();
+    m_needleLine->hide();
+    if (!m_trace || !core::needleTokens(m_trace->info())) return;
+    // The sparsity reads every layer's masks: off the GUI thread.
+    runInBackground<core::NeedleSummary>(
+        this, &m_needleJob, job, [trace = m_trace] { return core::needleSummary(*trace).value_or(core::NeedleSummary{}); },
+        [this](std::optional<core::NeedleSummary> s, const QString&) {
+            if (!s || s->value.empty()) return;
+            const QString colour = s->retrieved == true ? QStringLiteral("#1a7f37") : s->retrieved == false ? QStringLiteral("#b42318")
+                                                                                                              : QString();
+            QString line = QStringLiteral("<span style=\"color:#d81b60\">&#9632;</span> ");
+            const QString text = QString::fromStdString(s->line()).toHtmlEscaped();
+            line += colour.isEmpty() ? text : QStringLiteral("<span style=\"color:%1\">%2</span>").arg(colour, text);
+            m_needleLine->setText(line);
+            m_needleLine->setToolTip(tr("The needle's tokens are marked in the text, on the map's key axis and in the overview"));
+            m_needleLine->show();
+        });
+}
+
+QString MainWindow::needleLine() const { return m_needleLine->text(); }
 
 void MainWindow::onCompareLoaded(TracePtr trace, const QString& path)
 {
@@ -480,6 +533,30 @@ void MainWindow::updateTitle()
     }
     setWindowTitle(title);
     setWindowModified(m_runs->unsaved());
+}
+
+void MainWindow::showEvent(QShowEvent* e)
+{
+    QMainWindow::showEvent(e);
+    if (!m_firstLayout) return;
+    m_firstLayout = false;
+    // The overview wide enough for its heads, an analysis dock for plots, the map the rest.
+    QList<QDockWidget*> docks;
+    QList<int> widths;
+    bool analysis = false;
+    for (auto* d : findChildren<QDockWidget*>()) {
+        if (d->objectName() == QLatin1String("overviewDock")) {
+            docks << d;
+            widths << std::max(220, width() / 6);
+        } else if (qobject_cast<AnalysisView*>(d->widget()) && !analysis) {
+            analysis = true; // the analysis docks share one place (tabs)
+            docks << d;
+            widths << std::max(420, width() * 9 / 25);
+        }
+    }
+    resizeDocks(docks, widths, Qt::Horizontal);
+    // The text below keeps a few lines; the map takes the height.
+    if (auto* text = findChild<QDockWidget*>(QStringLiteral("textDock"))) resizeDocks({text}, {std::max(140, height() / 5)}, Qt::Vertical);
 }
 
 void MainWindow::closeEvent(QCloseEvent* e)

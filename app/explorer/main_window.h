@@ -1,6 +1,9 @@
 // The explorer's main window: opens traces (menu, recent files, drag and drop, command line)
 // in a worker thread, wires the map, overview, sliders and text view through one selection,
-// compares two traces of the same prompt, exports figures, and remembers its settings.
+// compares two traces of the same prompt, exports figures, and remembers its settings. Each
+// trace opens on the view that fits its kind (a needle trace on its route, a chain of thought on
+// its thought anchors, any other on the map alone), or on the view the user last chose for that
+// kind; a needle trace shows a one-line retrieval summary above the map.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -75,6 +78,19 @@ public slots:
     void exportView(const QString& path, QSize size, double dpi); // the active analysis view
     // Raises the analysis dock "anchors", "sweep" or "routes"; false for another name.
     bool showAnalysisView(const QString& name);
+    // Closes every analysis dock: the map alone.
+    void hideAnalysisViews();
+
+public:
+    // "needle", "cot" (a <think> chain of thought) or "plain": the kind of the open trace.
+    QString traceKind() const { return m_traceKind; }
+    // The analysis view in front ("anchors", "sweep", "routes"), or "map" when every analysis
+    // dock is closed.
+    QString shownView() const;
+    // The view a trace of `kind` opens on: the user's last choice for the kind, else its default.
+    static QString viewForKind(const QString& kind);
+    // The needle trace's summary line above the map (empty for other traces).
+    QString needleLine() const;
 
 signals:
     void traceLoaded(const QString& path);
@@ -83,6 +99,7 @@ signals:
 
 protected:
     void closeEvent(QCloseEvent* e) override;
+    void showEvent(QShowEvent* e) override;
     void dragEnterEvent(QDragEnterEvent* e) override;
     void dropEvent(QDropEvent* e) override;
 
@@ -109,6 +126,10 @@ private:
     };
     std::optional<ExportChoice> askExport(const QString& title, const QString& suggestedPath);
     void updateTitle();
+    void applyViewForTrace();      // opens the view that fits the trace's kind
+    QString shownViewName(const widgets::AnalysisView* view) const; // "anchors", "sweep" or "routes"
+    void rememberViewChoice();     // the user changed the docks: remember it for this kind
+    void showNeedleSummary();      // the line above the map, computed in the thread pool
 
     widgets::TraceLoader* m_loader;
     widgets::TraceLoader* m_compareLoader;
@@ -121,6 +142,11 @@ private:
     widgets::ScrubberWidget* m_scrubber;
     widgets::TraceTextView* m_text;
     QLabel* m_hoverLabel;
+    QLabel* m_needleLine;
+    std::uint64_t m_needleJob = 0;
+    QString m_traceKind;
+    bool m_firstLayout = false;  // no saved layout: size the docks when first shown
+    bool m_applyingView = false; // docks change because a trace opened, not because the user asked
     RunController* m_runs;
     widgets::ThoughtAnchorsView* m_anchors = nullptr;
     widgets::NeedleSweepView* m_sweep = nullptr;

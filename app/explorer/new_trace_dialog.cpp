@@ -122,6 +122,7 @@ NewTraceDialog::NewTraceDialog(widgets::TraceRunner* runner, QWidget* parent) : 
     kept->addWidget(m_window);
     kept->addStretch(1);
     paramsForm->addRow(tr("Always kept"), kept);
+    paramsForm->addRow(tr("Score rule"), makeScoreCombo(paramsBox, QStringLiteral("newTrace/score")));
     m_searchK = new QCheckBox(tr("Search the smallest K that keeps the model's answer"), paramsBox);
     m_kMax = spinBox(paramsBox, 0, 1 << 20, 0, tr("Largest K searched (0 = the largest searchable range)"));
     m_kMax->setSpecialValueText(tr("all"));
@@ -148,7 +149,10 @@ NewTraceDialog::NewTraceDialog(widgets::TraceRunner* runner, QWidget* parent) : 
             [this] { chooseFile(m_haystack, tr("Haystack text"), tr("Text files (*.txt);;All files (*)")); });
     connect(m_promptKind, &QComboBox::currentIndexChanged, this, &NewTraceDialog::updatePromptKind);
     connect(m_searchK, &QCheckBox::toggled, m_kMax, &QWidget::setEnabled);
-    connect(this, &QDialog::accepted, this, &NewTraceDialog::rememberModelDir);
+    connect(this, &QDialog::accepted, this, [this] {
+        rememberModelDir();
+        rememberScoreRule();
+    });
 
     // Every field that changes the request asks for a new examination after a pause.
     for (QLineEdit* e : {m_textFile, m_cotFile, m_haystack})
@@ -174,6 +178,7 @@ widgets::TraceRunSpec NewTraceDialog::spec() const
     r.params.k = m_k->value();
     r.params.sinks = m_sinks->value();
     r.params.window = m_window->value();
+    r.params.score = scoreRule();
     r.searchK = m_searchK->isChecked();
     r.kMax = m_kMax->value();
     r.checkTokens = m_checkTokens->value();

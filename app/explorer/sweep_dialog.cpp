@@ -75,6 +75,7 @@ SweepDialog::SweepDialog(widgets::TraceRunner* runner, QWidget* parent) : Examin
         blocks->addWidget(spin);
     }
     paramsForm->addRow(tr("Blocks"), blocks);
+    paramsForm->addRow(tr("Score rule"), makeScoreCombo(paramsBox, QStringLiteral("sweep/score")));
     paramsForm->addRow(tr("Device"), makeDeviceCombo(paramsBox));
     layout->addWidget(paramsBox);
 
@@ -99,6 +100,7 @@ SweepDialog::SweepDialog(widgets::TraceRunner* runner, QWidget* parent) : Examin
     });
     connect(this, &QDialog::accepted, this, [this] {
         rememberModelDir();
+        rememberScoreRule();
         QSettings s;
         s.setValue("sweep/haystack", m_haystack->text());
         s.setValue("sweep/lengths", m_lengths->text());
@@ -130,6 +132,7 @@ core::NiahTracedSweep SweepDialog::sweep() const
     s.base.params.bk = m_bk->value();
     s.base.params.sinks = m_sinks->value();
     s.base.params.window = m_window->value();
+    s.base.params.score = scoreRule();
     s.base.device = deviceCombo()->currentData().toString().toStdString();
     if (s.base.device.empty()) s.base.device = "cpu";
     s.haystack = m_haystack->text().trimmed().toStdString();
@@ -189,6 +192,7 @@ widgets::TraceRunSpec SweepDialog::examinationSpec() const
     spec.request.params.bk = m_bk->value();
     spec.request.params.sinks = m_sinks->value();
     spec.request.params.window = m_window->value();
+    spec.request.params.score = scoreRule();
     spec.request.checkTokens = m_tokens->value();
     spec.prompt.kind = core::PromptSource::Kind::Needle;
     spec.prompt.needle.haystack = m_haystack->text().trimmed().toStdString();

@@ -7,7 +7,10 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdio>
+#include <map>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -209,6 +212,88 @@ nlohmann::json needleAnnotation(const NiahPrompt& prompt, TokenSpan tokens)
             {"char_end", prompt.needleChars.end},
             {"token_start", tokens.start},
             {"token_end", tokens.end}};
+}
+
+std::optional<TokenSpan> needleTokens(const TraceInfo& info)
+{
+    const auto& a = info.annotations;
+    if (!a.is_object() || !a.contains("needle") || !a["needle"].is_object()) return std::nullopt;
+    const auto& n = a["needle"];
+    if (!n.contains("token_start") || !n.contains("token_end") || !n["token_start"].is_number_integer() ||
+        !n["token_end"].is_number_integer())
+        return std::nullopt;
+    const auto start = n["token_start"].get<std::int64_t>(), end = n["token_end"].get<std::int64_t>();
+    if (start < 0 || end <= start || end > static_cast<std::int64_t>(info.tokens.size())) return std::nullopt;
+    return TokenSpan{static_cast<decltype(TokenSpan::start)>(start), static_cast<decltype(TokenSpan::end)>(end)};
+}
+
+std::optional<NeedleSummary> needleSummary(const Trace& trace)
+{
+    const TraceInfo& info = trace.info();
+    const auto& a = info.annotations;
+    if (!a.is_object() || !a.contains("needle") || !a["needle"].is_object()) return std::nullopt;
+    const auto& n = a["needle"];
+    auto has = [&](const char* f, bool (nlohmann::json::*is)() const noexcept) { return n.contains(f) && (n[f].*is)(); };
+    const auto span = needleTokens(info);
+    if (!has("value", &nlohmann::json::is_string) || !span) return std::nullopt;
+    NeedleSummary s;
+    s.key = has("key", &nlohmann::json::is_string) ? n["key"].get<std::string>() : std::string();
+    s.value = n["value"].get<std::string>();
+    s.depth = has("depth", &nlohmann::json::is_number) ? n["depth"].get<double>() : 0.0;
+    s.tokenStart = static_cast<std::int64_t>(span->start);
+    s.tokenEnd = static_cast<std::int64_t>(span->end);
+    s.k = info.params.k;
+    s.scoreRule = std::string(scoreRuleName(info.params.score));
+    s.sparsity = traceSparsity(trace).sparsity();
+
+    const TokenTable& t = info.tokens;
+    const std::size_t T = static_cast<std::size_t>(std::max<std::int64_t>(0, info.promptTokens));
+    if (info.generatedTokens > 0 && t.strings.size() > T) {
+        std::string generated;
+        for (std::size_t i = T; i < t.strings.size(); ++i) generated += t.strings[i];
+        s.retrieved = niahRetrieved(generated, s.value);
+    }
+    if (info.behaviour && !info.behaviour->denseTokens.empty()) {
+        const BehaviourCheck& b = *info.behaviour;
+        if (b.denseTokens == b.sparseTokens && s.retrieved) {
+            s.denseRetrieved = s.retrieved;
+        } else {
+            // Spell the dense tokens with the strings the trace holds for the same ids; an id the
+            // trace never saw leaves the answer open unless the value is found anyway.
+            std::map<std::int32_t, const std::string*> spelling;
+            for (std::size_t i = 0; i < t.ids.size() && i < t.strings.size(); ++i) spelling.emplace(t.ids[i], &t.strings[i]);
+            std::string dense;
+            bool complete = true;
+            for (std::int32_t id : b.denseTokens) {
+                const auto it = spelling.find(id);
+                if (it == spelling.end()) {
+                    complete = false;
+                    dense += '\x1f'; // breaks a match across the unknown token
+                } else {
+                    dense += *it->second;
+                }
+            }
+            const bool found = niahRetrieved(dense, s.value);
+            if (found || complete) s.denseRetrieved = found;
+        }
+    }
+    return s;
+}
+
+std::string NeedleSummary::line() const
+{
+    std::ostringstream o;
+    o << "Needle " << (key.empty() ? std::string("?") : key) << " = " << value << " (tokens " << tokenStart << "-"
+      << (tokenEnd - 1) << ", depth " << depth << "%): ";
+    auto word = [](const std::optional<bool>& r) { return !r ? std::string("unknown") : *r ? std::string("retrieved") : std::string("lost"); };
+    if (retrieved && denseRetrieved && *retrieved == *denseRetrieved)
+        o << word(retrieved) << " densely and sparsely";
+    else
+        o << word(denseRetrieved) << " densely, " << word(retrieved) << " sparsely";
+    char sp[32];
+    std::snprintf(sp, sizeof sp, "%.2f", sparsity);
+    o << " at sparsity " << sp << " (K = " << k << ", " << scoreRule << ")";
+    return o.str();
 }
 
 } // namespace sparsetrace::core

@@ -6,6 +6,7 @@
 #include "sparsetrace/core/error.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -96,11 +97,104 @@ bool keepsEdge(const Trace& trace, int layer, int head, std::int64_t row, std::i
     return false;
 }
 
+std::vector<std::int64_t> RoutePath::rows() const
+{
+    std::vector<std::int64_t> out;
+    if (edges.empty()) return out;
+    out.push_back(edges.front().from);
+    for (const RouteEdge& e : edges) out.push_back(e.to);
+    return out;
+}
+
+std::vector<RouteEdge> RoutePath::attentionEdges() const
+{
+    std::vector<RouteEdge> out;
+    for (const RouteEdge& e : edges)
+        if (!e.residual()) out.push_back(e);
+    return out;
+}
+
+std::vector<RoutePath> strongestPaths(const Route& route, int n)
+{
+    if (n <= 0 || route.layers < 1) return {};
+    // A partial path after `layer` layers ends in some row: its product, the edge that reached
+    // it, and the partial it extends (row and rank there). `order` ranks all partials of one
+    // layer by their edge sequences from the input, for the ties.
+    struct Partial {
+        double product = 1.0;
+        RouteEdge edge;
+        std::int64_t prevRow = -1;
+        int prevRank = -1;
+        std::size_t order = 0;
+    };
+    using Layer = std::map<std::int64_t, std::vector<Partial>>; // row -> its best partials, strongest first
+    std::vector<Layer> best(static_cast<std::size_t>(route.layers + 1));
+    for (std::size_t i = 0; i < route.sourceRows.size(); ++i) best[0][route.sourceRows[i]] = {Partial{1.0, {}, -1, -1, i}};
+
+    std::vector<std::vector<const RouteEdge*>> byLayer(static_cast<std::size_t>(route.layers));
+    for (const RouteEdge& e : route.edges)
+        if (e.layer >= 0 && e.layer < route.layers) byLayer[static_cast<std::size_t>(e.layer)].push_back(&e);
+
+    auto stronger = [&](const Partial& a, const Partial& b) {
+        if (a.product != b.product) return a.product > b.product;
+        // Equal products: the lower edge sequence from the input (prefix order, then this edge).
+        const std::size_t pa = a.prevRow < 0 ? a.order : best[static_cast<std::size_t>(a.edge.layer)].at(a.prevRow)[static_cast<std::size_t>(a.prevRank)].order;
+        const std::size_t pb = b.prevRow < 0 ? b.order : best[static_cast<std::size_t>(b.edge.layer)].at(b.prevRow)[static_cast<std::size_t>(b.prevRank)].order;
+        return std::tie(pa, a.edge.head, a.edge.from, a.edge.to, a.edge.keyBlock) <
+               std::tie(pb, b.edge.head, b.edge.from, b.edge.to, b.edge.keyBlock);
+    };
+    for (int l = 0; l < route.layers; ++l) {
+        const Layer& cur = best[static_cast<std::size_t>(l)];
+        Layer& next = best[static_cast<std::size_t>(l + 1)];
+        for (const RouteEdge* e : byLayer[static_cast<std::size_t>(l)]) {
+            const auto from = cur.find(e->from);
+            if (from == cur.end()) continue;
+            const double factor = e->residual() ? 1.0 : static_cast<double>(e->mass);
+            for (std::size_t k = 0; k < from->second.size(); ++k)
+                next[e->to].push_back({from->second[k].product * factor, *e, e->from, static_cast<int>(k), 0});
+        }
+        std::vector<std::pair<std::int64_t, std::size_t>> kept; // (row, rank) of every partial kept
+        for (auto& [row, partials] : next) {
+            std::sort(partials.begin(), partials.end(), stronger);
+            if (partials.size() > static_cast<std::size_t>(n)) partials.resize(static_cast<std::size_t>(n));
+            for (std::size_t k = 0; k < partials.size(); ++k) kept.emplace_back(row, k);
+        }
+        // The order of this layer's partials by edge sequence: prefix order, then the last edge.
+        auto seq = [&](const std::pair<std::int64_t, std::size_t>& rk) {
+            const Partial& p = next.at(rk.first)[rk.second];
+            const std::size_t prefix = cur.at(p.prevRow)[static_cast<std::size_t>(p.prevRank)].order;
+            return std::make_tuple(prefix, p.edge.head, p.edge.from, p.edge.to, p.edge.keyBlock);
+        };
+        std::sort(kept.begin(), kept.end(), [&](const auto& a, const auto& b) { return seq(a) < seq(b); });
+        for (std::size_t i = 0; i < kept.size(); ++i) next.at(kept[i].first)[kept[i].second].order = i;
+    }
+
+    std::vector<RoutePath> out;
+    const auto target = best[static_cast<std::size_t>(route.layers)].find(route.targetRow);
+    if (target == best[static_cast<std::size_t>(route.layers)].end()) return out;
+    for (std::size_t k = 0; k < target->second.size(); ++k) {
+        RoutePath path;
+        path.product = target->second[k].product;
+        path.edges.resize(static_cast<std::size_t>(route.layers));
+        std::int64_t row = route.targetRow;
+        int rank = static_cast<int>(k);
+        for (int l = route.layers; l >= 1; --l) {
+            const Partial& p = best[static_cast<std::size_t>(l)].at(row)[static_cast<std::size_t>(rank)];
+            path.edges[static_cast<std::size_t>(l - 1)] = p.edge;
+            row = p.prevRow;
+            rank = p.prevRank;
+        }
+        out.push_back(std::move(path));
+    }
+    return out;
+}
+
 Route extractRoute(const Trace& trace, const RouteOptions& options)
 {
     const TraceInfo& info = trace.info();
     if (!(options.tau >= 0.0 && options.tau <= 1.0))
         throw ArgumentError("route threshold tau must lie in [0, 1], got " + std::to_string(options.tau));
+    if (options.paths < 0) throw ArgumentError("the number of route paths must be >= 0, got " + std::to_string(options.paths));
     const std::int64_t R = info.rows();
     if (R < 1) throw ArgumentError("the trace has no query rows");
     Route route;
@@ -121,6 +215,18 @@ Route extractRoute(const Trace& trace, const RouteOptions& options)
         static const std::vector<std::int64_t> none;
         return block >= 0 && static_cast<std::size_t>(block) < blockRows.size() ? blockRows[static_cast<std::size_t>(block)] : none;
     };
+    // Causality: row `to` reads a row of the key block only when that row's first query comes no
+    // later than `to`'s last one. A key block that also holds generated tokens (the last prompt
+    // block's) lists their rows too, which the prompt rows never see.
+    std::vector<std::int64_t> firstQuery(static_cast<std::size_t>(R)), lastQuery(static_cast<std::size_t>(R));
+    for (std::int64_t r = 0; r < R; ++r) {
+        const auto q = info.rowQueries(r);
+        firstQuery[static_cast<std::size_t>(r)] = q[0];
+        lastQuery[static_cast<std::size_t>(r)] = q[1];
+    }
+    auto sees = [&](std::int64_t to, std::int64_t src) {
+        return firstQuery[static_cast<std::size_t>(src)] <= lastQuery[static_cast<std::size_t>(to)];
+    };
     std::vector<LayerView> views;
     for (int l = 0; l < L; ++l) views.push_back(trace.layer(l));
 
@@ -140,7 +246,7 @@ Route extractRoute(const Trace& trace, const RouteOptions& options)
                 for (std::size_t k = 0; k < idx.size() && !next[static_cast<std::size_t>(r)]; ++k) {
                     if (idx[k] < 0 || mass[k] < options.tau) continue;
                     for (std::int64_t src : rowsOf(idx[k]))
-                        if (cur[static_cast<std::size_t>(src)]) next[static_cast<std::size_t>(r)] = 1;
+                        if (cur[static_cast<std::size_t>(src)] && sees(r, src)) next[static_cast<std::size_t>(r)] = 1;
                 }
             }
     }
@@ -156,7 +262,8 @@ Route extractRoute(const Trace& trace, const RouteOptions& options)
                 const auto mass = views[static_cast<std::size_t>(l)].massRow(h, r);
                 for (std::size_t k = 0; k < idx.size(); ++k) {
                     if (idx[k] < 0 || mass[k] < options.tau) continue;
-                    for (std::int64_t src : rowsOf(idx[k])) prev[static_cast<std::size_t>(src)] = 1;
+                    for (std::int64_t src : rowsOf(idx[k]))
+                        if (sees(r, src)) prev[static_cast<std::size_t>(src)] = 1;
                 }
             }
     }
@@ -176,11 +283,12 @@ Route extractRoute(const Trace& trace, const RouteOptions& options)
                 for (std::size_t k = 0; k < idx.size(); ++k) {
                     if (idx[k] < 0 || mass[k] < options.tau) continue;
                     for (std::int64_t src : rowsOf(idx[k]))
-                        if (from[static_cast<std::size_t>(src)]) route.edges.push_back({l, h, src, r, idx[k], mass[k]});
+                        if (from[static_cast<std::size_t>(src)] && sees(r, src)) route.edges.push_back({l, h, src, r, idx[k], mass[k]});
                 }
             }
     }
     std::sort(route.edges.begin(), route.edges.end());
+    route.paths = strongestPaths(route, options.paths);
     return route;
 }
 
@@ -212,6 +320,12 @@ RouteComparison compareRoutes(const Trace& success, const Trace& failure, const 
     for (const RouteEdge& e : c.success.edges) onSuccess.insert(key(e));
     for (const RouteEdge& e : c.failure.edges)
         if (!e.residual() && !onSuccess.count(key(e))) c.failureOnly.push_back(e);
+    const std::set<RouteEdge> critical(c.critical.begin(), c.critical.end());
+    std::set<RouteEdge> onPaths;
+    for (const RoutePath& p : c.success.paths)
+        for (const RouteEdge& e : p.edges)
+            if (critical.count(e)) onPaths.insert(e);
+    c.criticalOnPaths.assign(onPaths.begin(), onPaths.end());
     return c;
 }
 

@@ -16,6 +16,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -145,6 +147,16 @@ private slots:
         QCOMPARE(j["edges"][1]["head"].get<int>(), 1);
         QCOMPARE(j["edges"][1]["from"].get<int>(), 5);
         QCOMPARE(j["edges"][1]["to"].get<int>(), 9);
+        // The strongest paths, as the explorer draws them: the planted chain, product 0.9^3.
+        QCOMPARE(j["paths"].size(), std::size_t(1));
+        QCOMPARE(j["paths"][0]["rows"], nlohmann::json::array({2, 5, 9, 15}));
+        QCOMPARE(j["paths"][0]["layers"], nlohmann::json::array({0, 1, 2}));
+        QCOMPARE(j["paths"][0]["heads"], nlohmann::json::array({0, 1, 0}));
+        QCOMPARE(j["paths"][0]["masses"].size(), std::size_t(3));
+        QVERIFY(std::abs(j["paths"][0]["product"].get<double>() - 0.729) < 1e-5);
+        r = run({"routes", path("success.sptrace"), "--tau", "0.6", "--paths", "0", "--json", "-"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY(nlohmann::json::parse(r.out.toStdString())["paths"].empty());
 
         r = run({"routes", path("success.sptrace"), "--compare", path("failed.sptrace"), "--tau", "0.6", "--json", path("diff.json")});
         QVERIFY2(r.code == 0, qPrintable(r.err));
@@ -153,6 +165,7 @@ private slots:
         QCOMPARE(d["critical"][0]["layer"].get<int>(), 1);
         QCOMPARE(d["critical"][0]["to"].get<int>(), 9);
         QCOMPARE(d["failure"]["connected"].get<bool>(), false);
+        QCOMPARE(d["critical_on_paths"].size(), std::size_t(1)); // the lost edge lies on the strongest path
 
         expectOneLineError(run({"routes", path("plain.sptrace"), "--json", path("x.json")})); // no needle annotation
         expectOneLineError(run({"routes", path("success.sptrace"), "--compare", path("cot.sptrace"), "--json", path("x.json")}));

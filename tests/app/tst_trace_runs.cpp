@@ -8,6 +8,7 @@
 #include "main_window.h"
 #include "new_trace_dialog.h"
 #include "run_controller.h"
+#include "sweep_dialog.h"
 #include "shared_assets.h"
 
 #include "sparsetrace/core/niah_sweep.h"
@@ -23,6 +24,7 @@
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -433,6 +435,49 @@ private slots:
         QVERIFY(finished.wait(10000));
         QCOMPARE(QString::fromStdString(f.script->lastPrompt), QStringLiteral("From the dialog"));
         QCOMPARE(f.window.trace()->info().params.k, 3);
+    }
+
+    void scoreRuleIsPickedPassedAndRemembered()
+    {
+        QSettings().remove("newTrace/score");
+        QSettings().remove("sweep/score");
+        const core::ScoreRule defaultRule = core::StreamParams{}.score;
+        // A rule other than the default, so that the request and the memory can show it.
+        const core::ScoreRule other = defaultRule == core::ScoreRule::Bound ? core::ScoreRule::First : core::ScoreRule::Bound;
+        const QString otherName = QString::fromStdString(std::string(core::scoreRuleName(other)));
+        Fixture f;
+        f.script->layers = 2;
+        f.runs()->showNewTraceDialog();
+        explorer::NewTraceDialog* d = f.runs()->dialog();
+        QCOMPARE(d->scoreCombo()->count(), 3);
+        for (const char* rule : {"centre", "first", "bound"}) QVERIFY(d->scoreCombo()->findData(QString::fromLatin1(rule)) >= 0);
+        QCOMPARE(d->scoreRule(), defaultRule);
+        QCOMPARE(d->spec().request.params.score, defaultRule);
+        d->setModelDir("/models/fake");
+        d->setPromptText("Scored by another rule");
+        d->scoreCombo()->setCurrentIndex(d->scoreCombo()->findData(otherName));
+        QVERIFY(!d->canStart()); // a changed rule is a changed request: examined again first
+        QCOMPARE(d->spec().request.params.score, other);
+        QTRY_VERIFY_WITH_TIMEOUT(d->canStart(), 5000);
+        QSignalSpy finished(f.runs(), &RunController::runFinished);
+        d->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok)->click();
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(f.window.trace()->info().params.score, other);
+        // The next dialog starts from the rule last started; the sweep dialog keeps its own.
+        f.runs()->showNewTraceDialog();
+        QCOMPARE(f.runs()->dialog()->scoreRule(), other);
+        f.runs()->dialog()->close();
+
+        f.runs()->showSweepDialog();
+        explorer::SweepDialog* s = f.runs()->sweepDialog();
+        QVERIFY(s);
+        QCOMPARE(s->scoreRule(), defaultRule);
+        s->scoreCombo()->setCurrentIndex(s->scoreCombo()->findData(QStringLiteral("first")));
+        QCOMPARE(s->sweep().base.params.score, core::ScoreRule::First);
+        s->setModelDir("/models/fake"); // no tokenizer: the sweep fails at once, after the dialog closed
+        s->accept();
+        QCOMPARE(QSettings().value("sweep/score").toString(), QStringLiteral("first"));
+        QCOMPARE(QSettings().value("newTrace/score").toString(), otherName);
     }
 
     void emptyPromptIsExplainedBeforeStart()

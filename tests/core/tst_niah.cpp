@@ -6,6 +6,7 @@
 
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/niah.h"
+#include "sparsetrace/core/synthetic_trace.h"
 #include "sparsetrace/core/utf8.h"
 
 #include <QTemporaryDir>
@@ -192,6 +193,69 @@ private slots:
         QCOMPARE(j["token_end"].get<int>(), 52);
         QCOMPARE(j["value"].get<std::string>(), std::string("1000001"));
         QCOMPARE(j["char_start"].get<std::int64_t>(), p.needleChars.start);
+    }
+
+    void summaryOfANeedleTrace()
+    {
+        // 32 prompt tokens with the needle's value spelled " 12" "34" "567" at tokens 10-12 (the
+        // needle sentence is tokens 8-12), then 4 generated tokens; ids are the token positions.
+        SyntheticTraceSpec spec;
+        spec.layers = 1;
+        spec.heads = 1;
+        spec.kvHeads = 1;
+        spec.params.bq = spec.params.bk = 8;
+        spec.params.k = 1;
+        spec.params.sinks = 8;
+        spec.params.window = 8;
+        spec.promptTokens = 32;
+        spec.generatedTokens = 4;
+        for (int i = 0; i < 32; ++i) spec.tokenTexts.push_back(" w" + std::to_string(i));
+        spec.tokenTexts[8] = "One";
+        spec.tokenTexts[9] = " of";
+        spec.tokenTexts[10] = " 12";
+        spec.tokenTexts[11] = "34";
+        spec.tokenTexts[12] = "567";
+        for (const char* g : {" 12", "34", "567", "."}) spec.tokenTexts.push_back(g);
+        auto trace = makeSyntheticTrace(spec);
+        TraceInfo& info = trace->mutableInfo();
+        for (std::size_t i = 0; i < info.tokens.ids.size(); ++i) info.tokens.ids[i] = static_cast<std::int32_t>(i);
+        for (std::size_t i = 0; i < 3; ++i) info.tokens.ids[32 + i] = static_cast<std::int32_t>(10 + i); // the value again
+
+        QVERIFY(!needleSummary(*trace)); // no annotation yet
+        info.annotations["needle"] = {{"key", "test-key"}, {"value", "1234567"}, {"depth", 25.0}, {"token_start", 8}, {"token_end", 13}};
+        info.behaviour = BehaviourCheck{};
+        info.behaviour->sparseTokens = {10, 11, 12, 35};
+        info.behaviour->denseTokens = info.behaviour->sparseTokens;
+        auto s = needleSummary(*trace);
+        QVERIFY(s);
+        QCOMPARE(s->value, std::string("1234567"));
+        QCOMPARE(s->tokenStart, std::int64_t(8));
+        QCOMPARE(s->tokenEnd, std::int64_t(13));
+        QCOMPARE(s->retrieved, std::optional<bool>(true));
+        QCOMPARE(s->denseRetrieved, std::optional<bool>(true));
+        QCOMPARE(s->k, 1);
+        QCOMPARE(s->sparsity, traceSparsity(*trace).sparsity());
+        QVERIFY(s->sparsity > 0.0);
+        const QString line = QString::fromStdString(s->line());
+        QVERIFY2(line.startsWith("Needle test-key = 1234567 (tokens 8-12, depth 25%): retrieved densely and sparsely at sparsity 0."), qPrintable(line));
+        QVERIFY2(line.endsWith("(K = 1, " + QString::fromStdString(std::string(scoreRuleName(spec.params.score))) + ")"), qPrintable(line));
+
+        // Dense tokens spelled through the trace's table: " 12" "34" " w13" holds no value.
+        info.behaviour->denseTokens = {10, 11, 13};
+        QCOMPARE(needleSummary(*trace)->denseRetrieved, std::optional<bool>(false));
+        // An id the trace never saw, and no match: unknown.
+        info.behaviour->denseTokens = {10, 11, 9999};
+        QCOMPARE(needleSummary(*trace)->denseRetrieved, std::optional<bool>());
+        // The sparse run generated something else: lost sparsely, the dense run still retrieves.
+        info.tokens.strings[32] = " 99";
+        info.behaviour->denseTokens = {10, 11, 12};
+        s = needleSummary(*trace);
+        QCOMPARE(s->retrieved, std::optional<bool>(false));
+        QCOMPARE(s->denseRetrieved, std::optional<bool>(true));
+        QVERIFY2(QString::fromStdString(s->line()).contains("retrieved densely, lost sparsely"), s->line().c_str());
+        // An annotation without a value or span is no needle.
+        info.annotations["needle"].erase("token_end");
+        QVERIFY(!needleSummary(*trace));
     }
 };
 

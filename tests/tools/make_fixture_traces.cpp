@@ -1,8 +1,11 @@
-// Regenerates tests/fixtures/traces/: a small valid trace with a planted block, and broken
-// variants of it (truncated, corrupted header, wrong shape, wrong dtype, foreign file).
+// Regenerates tests/fixtures/traces/: a small valid trace with a planted block, broken variants
+// of it (truncated, corrupted header, wrong shape, wrong dtype, foreign file), and a small
+// chain-of-thought trace (a <think> text whose sentence 3 is a planted anchor).
 // Usage: make_fixture_traces OUTDIR [DEMO_TRACE]  (DEMO_TRACE: the bundled synthetic sample of
 // resources/demo, 4 layers x 6 heads over 4096 tokens)
 // SPDX-License-Identifier: GPL-3.0-or-later
+#include "../core/cot_synthetic.h"
+
 #include "sparsetrace/core/safetensors.h"
 #include "sparsetrace/core/synthetic_trace.h"
 #include "sparsetrace/core/trace_file.h"
@@ -99,6 +102,16 @@ int main(int argc, char** argv)
     writeAll((dir / "foreign.safetensors").string(), editHeader(bytes, [](nlohmann::ordered_json& h) {
         h["__metadata__"] = {{"format", "pt"}};
     }));
+    {
+        // 12 sentences after "<think>", 3 layers x 3 heads; every later sentence attends to
+        // sentence 3 in layer 1 head 0 and layer 2 head 1 (receiver heads).
+        constexpr int sentences = 12, anchor = 3;
+        auto cot = sparsetrace::test::cotSpec(sentences, 3, 3);
+        sparsetrace::test::plantAnchor(cot, 1, 0, anchor, sentences, 0.8f);
+        sparsetrace::test::plantAnchor(cot, 2, 1, anchor, sentences, 0.8f);
+        cot.seed = 11;
+        writeTraceFile(*makeSyntheticTrace(cot), (dir / "chain-of-thought.sptrace").string());
+    }
     if (argc == 3) {
         SyntheticTraceSpec demo;
         demo.layers = 4;

@@ -483,6 +483,70 @@ private slots:
         checkExports(view, {QStringLiteral("residual stream after n layers"), QStringLiteral("token position")});
     }
 
+    void strongestPathsByDefaultAllEdgesOnRequest()
+    {
+        // The chain (product 0.729) and a weaker way from row 5 to the answer (layer 1 keeps
+        // row 5, layer 2 head 1 reads it with 0.7: product 0.63).
+        auto spec = chainSpec();
+        spec.planted.push_back({2, 1, 15, 5, 0.7f});
+        RouteView view;
+        view.resize(1000, 700);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QSignalSpy ready(&view, &RouteView::routeReady);
+        view.setTau(kRouteTau);
+        view.setPathCount(1);
+        view.setTrace(test::makeRouteTrace(spec, 16, 24));
+        QVERIFY(ready.wait(10000));
+        QCOMPARE(view.route()->paths.size(), std::size_t(1));
+        auto attention = [&](bool onPathOnly) {
+            std::vector<std::tuple<int, int, std::int64_t, std::int64_t>> out;
+            for (const auto& d : view.drawnEdges())
+                if (!d.edge.residual() && (!onPathOnly || d.path >= 0)) out.emplace_back(d.edge.layer, d.edge.head, d.edge.from, d.edge.to);
+            return out;
+        };
+        using Edges = std::vector<std::tuple<int, int, std::int64_t, std::int64_t>>;
+        const Edges chain = {{0, 0, 2, 5}, {1, 1, 5, 9}, {2, 0, 9, 15}};
+        QCOMPARE(attention(false), chain); // the strongest path only
+        // All edges: the weaker way's edge too, off the path.
+        view.allEdgesBox()->setChecked(true);
+        QVERIFY(view.showingAllEdges());
+        QCOMPARE(attention(true), chain);
+        QCOMPARE(attention(false), (Edges{{0, 0, 2, 5}, {1, 1, 5, 9}, {2, 0, 9, 15}, {2, 1, 5, 15}}));
+        view.allEdgesBox()->setChecked(false);
+        // Two paths: both drawn, the edge both share once.
+        view.pathsSpin()->setValue(2);
+        QVERIFY(ready.wait(10000));
+        QCOMPARE(view.route()->paths.size(), std::size_t(2));
+        QCOMPARE(attention(false), (Edges{{0, 0, 2, 5}, {1, 1, 5, 9}, {2, 0, 9, 15}, {2, 1, 5, 15}}));
+        for (const auto& d : view.drawnEdges()) QVERIFY(d.path >= 0);
+        QVERIFY(view.statusText().contains(QStringLiteral("2 strongest paths")));
+
+        // The legend and head key under the plot, never over it (the layout settled first: the
+        // status line above the plot may have changed its height).
+        QTest::qWait(50);
+        view.plot()->replot();
+        QVERIFY(view.plot()->legend->visible());
+        QVERIFY(view.plot()->legend->itemCount() >= 3); // heads 0 and 1, and the needle/answer marks
+        QVERIFY(!view.plot()->axisRect()->outerRect().intersects(view.plot()->legend->outerRect()));
+
+        // Hovering an edge names its layer, head, query and key spans and mass (hand-worked:
+        // row 9 holds tokens 72-79, key block 5 tokens 40-47).
+        std::size_t middle = view.drawnEdges().size();
+        for (std::size_t i = 0; i < view.drawnEdges().size(); ++i)
+            if (view.drawnEdges()[i].edge.layer == 1 && !view.drawnEdges()[i].edge.residual()) middle = i;
+        QVERIFY(middle < view.drawnEdges().size());
+        QSignalSpy hovered(&view, &RouteView::edgeHovered);
+        QTest::mouseMove(view.plot(), view.edgeMidpoint(middle).toPoint());
+        QTRY_VERIFY(!hovered.isEmpty());
+        QVERIFY2(view.hoverText().startsWith(QStringLiteral("layer 1, head 1: query tokens 72–79 (row 9) ← key tokens 40–47 (block 5), mass 0.900")),
+                 qPrintable(view.hoverText()));
+        QVERIFY(view.hoverText().contains(QStringLiteral("path 1 of 2")));
+        QTest::mouseMove(view.plot(), QPoint(view.plot()->width() - 3, 3)); // off every edge
+        QTRY_VERIFY(view.hoverText().isEmpty());
+        checkExports(view, {QStringLiteral("residual stream after n layers"), QStringLiteral("head 1")});
+    }
+
     void tauSliderRecomputes()
     {
         RouteView view;
@@ -496,6 +560,7 @@ private slots:
         QVERIFY(ready.wait(10000));
         QVERIFY(!view.route()->connected());
         QVERIFY(view.drawnEdges().empty());
+        QVERIFY2(view.statusText().startsWith(QStringLiteral("No path above tau = 0.95")), qPrintable(view.statusText()));
     }
 
     void failedTraceShowsTheCriticalEdge()

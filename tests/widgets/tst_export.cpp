@@ -1,8 +1,10 @@
 // Figure export: the PNG has the requested size and DPI and the planted block's colour at its
-// pixel; SVG and PDF hold the caption and the axis labels as text.
+// pixel; SVG and PDF hold the caption and the axis labels as text; the "generated" label sits in
+// the margin beside the map, off its rows.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "planted_trace.h"
 
+#include "sparsetrace/core/synthetic_trace.h"
 #include "sparsetrace/widgets/figure.h"
 
 #include <QFile>
@@ -13,6 +15,7 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace sparsetrace;
@@ -32,6 +35,43 @@ MapFigure plantedFigure(std::int64_t tokens)
 class TestExport : public QObject {
     Q_OBJECT
 private slots:
+    void generatedLabelStaysOffTheMap()
+    {
+        // 8 prompt rows and 8 generated rows: each row is tens of pixels tall.
+        core::SyntheticTraceSpec spec;
+        spec.layers = 1;
+        spec.heads = 1;
+        spec.kvHeads = 1;
+        spec.promptTokens = 256;
+        spec.generatedTokens = 8;
+        spec.params.bq = spec.params.bk = 32;
+        spec.params.k = 2;
+        spec.params.sinks = 32;
+        spec.params.window = 32;
+        MapFigure f;
+        f.snapshot = prepareSnapshot(core::makeSyntheticTrace(spec), 0, 0);
+        f.view = fullView(*f.snapshot);
+        QTemporaryDir dir;
+        const QString path = dir.filePath("generated.png");
+        const FigureLayout layout = exportFigure(f, {path, QSize(900, 700), 100});
+        const QImage img = QImage(path).convertToFormat(QImage::Format_RGB32);
+        const QRect map = layout.map.toAlignedRect();
+        const double rowHeight = map.height() / f.view.height();
+        const int separator = map.top() + static_cast<int>(std::lround(8 * rowHeight));
+        auto dark = [&](int x, int y) { // text ink (black), not a map colour (viridis starts at 68, 1, 84)
+            const QRgb c = img.pixel(x, y);
+            return std::max({qRed(c), qGreen(c), qBlue(c)}) < 40;
+        };
+        // The first generated row (inside it, off the dashed separator) holds no ink.
+        for (int y = separator + 3; y < separator + static_cast<int>(rowHeight) - 2; ++y)
+            for (int x = map.left() + 1; x < map.right(); ++x) QVERIFY2(!dark(x, y), qPrintable(QStringLiteral("ink at %1,%2").arg(x).arg(y)));
+        // The label is in the margin right of the map, beside the separator.
+        int ink = 0;
+        for (int y = separator; y < std::min(img.height(), separator + static_cast<int>(3 * rowHeight)); ++y)
+            for (int x = map.right() + 2; x < std::min(img.width(), map.right() + 24); ++x) ink += dark(x, y) ? 1 : 0;
+        QVERIFY2(ink > 20, qPrintable(QString::number(ink)));
+    }
+
     void pngHasPlantedColourAtItsPixel_data()
     {
         QTest::addColumn<qint64>("tokens");

@@ -10,6 +10,8 @@
 
 #include <QAbstractItemModelTester>
 #include <QSignalSpy>
+#include <QHeaderView>
+#include <QScrollBar>
 #include <QTableView>
 #include "sparsetrace/core/error.h"
 
@@ -98,6 +100,31 @@ private slots:
         QCOMPARE(model.rowCount(), 0);
         model.clear();
         QCOMPARE(model.columnCount(), 0);
+    }
+
+    void overviewFitsSixteenHeadsWithoutScrolling()
+    {
+        core::SyntheticTraceSpec spec;
+        spec.layers = 4;
+        spec.heads = 16;
+        spec.kvHeads = 4;
+        spec.promptTokens = 256;
+        auto t = core::makeSyntheticTrace(spec);
+        HeadOverviewWidget overview;
+        overview.resize(260, 400); // the dock's width in a 1280 x 800 window
+        overview.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&overview));
+        overview.setTrace(t);
+        QTableView* view = overview.view();
+        QTRY_COMPARE(view->horizontalHeader()->count(), 16);
+        QTRY_VERIFY(view->visualRect(overview.model()->index(0, 15)).right() <= view->viewport()->width());
+        QVERIFY(!view->horizontalScrollBar()->isVisible());
+        QTRY_VERIFY(!overview.model()->showValues()); // too narrow for "0.000": colours only
+        QCOMPARE(overview.model()->data(overview.model()->index(0, 0)).toString(), QString());
+        QVERIFY(!overview.model()->data(overview.model()->index(0, 0), Qt::ToolTipRole).toString().isEmpty());
+        overview.resize(1400, 400);
+        QTRY_VERIFY(overview.model()->showValues());
+        QVERIFY(!overview.model()->data(overview.model()->index(0, 0)).toString().isEmpty());
     }
 
     void overviewClickSelectsAndComputesOnDemand()

@@ -235,7 +235,10 @@ private slots:
         map.show();
         QVERIFY(QTest::qWaitForWindowExposed(&map));
         map.repaint();
-        const QPointF at = map.mapRect().topLeft() + QPointF(10, 10);
+        // The middle of block (3, 3): a pixel there pools that block alone (a pixel on a block
+        // edge would pool its strongest neighbour), before and after the zoom.
+        const QRectF r = map.mapRect();
+        const QPointF at(r.left() + 3.5 * r.width() / map.view().width(), r.top() + 3.5 * r.height() / map.view().height());
         const BlockHit before = map.hitAt(at);
         QWheelEvent wheel(at, map.mapToGlobal(at), QPoint(), QPoint(0, 120 * 4), Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
         QApplication::sendEvent(&map, &wheel);

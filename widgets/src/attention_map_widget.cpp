@@ -21,6 +21,8 @@ namespace {
 // Images of recently seen (head, view, size) kept for scrubbing back: a few screen-sized
 // images, whatever the trace's length.
 constexpr std::size_t kCachedImages = 8;
+// The needle's colour on the map (the text view's needle highlight, opaque).
+const QColor kNeedleColour(216, 27, 96);
 
 // Mass of (row, block) in a snapshot, or -1 when the block is not kept.
 float massAt(const MapSnapshot& s, std::int64_t row, std::int64_t block)
@@ -73,6 +75,14 @@ protected:
             p->setPen(QPen(QColor(0xff, 0x8c, 0x00), 1.0));
             p->setBrush(Qt::NoBrush);
             p->drawRect(band);
+        }
+        if (const QRectF needle = w.needleMarkRect(); !needle.isEmpty()) {
+            // The needle's key columns: dashed edges across the map, a bar on the key axis.
+            QColor c = kNeedleColour;
+            p->setPen(QPen(c, 1.0, Qt::DashLine));
+            p->drawLine(QPointF(needle.left(), map.top()), QPointF(needle.left(), map.bottom()));
+            p->drawLine(QPointF(needle.right(), map.top()), QPointF(needle.right(), map.bottom()));
+            p->fillRect(needle, c);
         }
         auto outline = [&](const BlockHit& h, QColor c, qreal width) {
             if (!h.valid) return;
@@ -145,7 +155,8 @@ AttentionMapWidget::RenderKey AttentionMapWidget::currentKey() const
     k.hideSinks = f.pool.hideSinks;
     k.oracle = f.pool.oracleOutlines;
     k.view = f.view;
-    k.size = mapRect().size();
+    k.dpr = std::max(1.0, devicePixelRatioF());
+    k.size = (QSizeF(mapRect().size()) * k.dpr).toSize();
     return k;
 }
 
@@ -189,6 +200,7 @@ void AttentionMapWidget::startRender(const RenderKey& key)
         try {
             r.image = renderInto(figure, key.size, *scratch);
             scratch->image = QImage(); // the result owns the pixels now
+            r.image.setDevicePixelRatio(key.dpr); // drawn at the map's logical size
             r.captured = scratch->pooled.captured;
         } catch (...) {
             r.image = QImage(); // a failed render shows nothing new; the next change retries
@@ -345,6 +357,28 @@ void AttentionMapWidget::highlightKeyColumns(std::int64_t first, std::int64_t la
     m_columnFirst = first;
     m_columnLast = last;
     refreshOverlay();
+}
+
+void AttentionMapWidget::setNeedleTokens(std::int64_t first, std::int64_t last)
+{
+    m_needleFirst = first;
+    m_needleLast = last;
+    refreshOverlay();
+}
+
+QRectF AttentionMapWidget::needleMarkRect() const
+{
+    if (!m_figure.snapshot || m_needleLast < m_needleFirst) return {};
+    const QRectF map(mapRect());
+    const ViewRect& v = m_figure.view;
+    if (map.isEmpty() || v.width() <= 0) return {};
+    const auto& info = m_figure.snapshot->info();
+    const double sx = map.width() / v.width();
+    const double b0 = static_cast<double>(m_needleFirst / info.params.bk), b1 = static_cast<double>(m_needleLast / info.params.bk) + 1;
+    const double x0 = std::max(map.left(), map.left() + (b0 - v.x0) * sx), x1 = std::min(map.right() + 1, map.left() + (b1 - v.x0) * sx);
+    if (x1 <= x0) return {};
+    const double h = std::clamp(map.height() * 0.015, 4.0, 8.0);
+    return QRectF(x0, map.bottom() + 1 - h, std::max(2.0, x1 - x0), h);
 }
 
 void AttentionMapWidget::refreshOverlay()

@@ -54,7 +54,13 @@ QString traceShapeText(const core::TraceInfo& i)
     const core::StreamParams& p = i.params;
     QString c = QStringLiteral("T = %1 tokens").arg(i.promptTokens);
     if (i.generatedTokens > 0) c += QStringLiteral(" + %1 generated").arg(i.generatedTokens);
-    c += QStringLiteral(" · bq %1, bk %2, K %3, sinks %4, window %5").arg(p.bq).arg(p.bk).arg(p.k).arg(p.sinks).arg(p.window);
+    c += QStringLiteral(" · bq %1, bk %2, K %3, sinks %4, window %5, score %6")
+             .arg(p.bq)
+             .arg(p.bk)
+             .arg(p.k)
+             .arg(p.sinks)
+             .arg(p.window)
+             .arg(QString::fromStdString(std::string(core::scoreRuleName(p.score))));
     return c;
 }
 
@@ -236,10 +242,12 @@ protected:
         p->save();
         p->setRenderHint(QPainter::SmoothPixmapTransform, false);
         p->setRenderHint(QPainter::Antialiasing, false);
+        p->setClipRect(r); // the image and the separator stay on the map
         if (!image.isNull()) {
             const QRectF target(r.left() + (view.x0 - xr.lower) * sx, r.top() + (view.y0 - yr.lower) * sy, view.width() * sx,
                                 view.height() * sy);
-            const bool exact = image.size() == r.size() && std::abs(target.left() - r.left()) < 1e-6 &&
+            // A HiDPI image (devicePixelRatio > 1) covers the rect at its logical size.
+            const bool exact = image.deviceIndependentSize().toSize() == r.size() && std::abs(target.left() - r.left()) < 1e-6 &&
                                std::abs(target.top() - r.top()) < 1e-6 && std::abs(target.width() - r.width()) < 1e-6 &&
                                std::abs(target.height() - r.height()) < 1e-6;
             if (exact) p->drawImage(r.topLeft(), image);
@@ -250,10 +258,26 @@ protected:
             QPen sep(lineColour, std::max(1.0, scale), Qt::DashLine);
             p->setPen(sep);
             p->drawLine(QPointF(r.left(), y), QPointF(r.right() + 1, y));
+            // The label sits in the margin right of the map, reading down from the separator
+            // (up to it when the generated rows are too short), never over a row of the map.
+            p->setClipRect(clipRect());
             p->setFont(font);
-            p->drawText(QPointF(r.left() + 4 * scale, y + QFontMetricsF(font).ascent()), QStringLiteral("generated"));
+            p->setPen(lineColour);
+            const QFontMetricsF fm(font);
+            const QString label = QStringLiteral("generated");
+            const double w = fm.horizontalAdvance(label), x = r.right() + 1 + 2 * scale + fm.descent();
+            const bool down = r.bottom() - y >= w + 2 * scale || y - r.top() < w;
+            p->translate(x, down ? y + 2 * scale : y - 2 * scale - w);
+            p->rotate(90);
+            p->drawText(QPointF(0, 0), label);
         }
         p->restore();
+    }
+    // The map's pixels, and the margin right of it for the separator's label.
+    QRect clipRect() const override
+    {
+        const QRect r = mKeyAxis->axisRect()->rect();
+        return r.adjusted(0, 0, mKeyAxis->axisRect()->margins().right(), 0);
     }
     void drawLegendIcon(QCPPainter*, const QRectF&) const override {}
 };
@@ -393,7 +417,8 @@ void MapPlot::setFigureFont(const QFont& font, double scale)
     const int line = static_cast<int>(std::ceil(fm.height()));
     const int yLabels = static_cast<int>(std::ceil(fm.horizontalAdvance(QStringLiteral("00000k"))));
     const int barLabels = static_cast<int>(std::ceil(fm.horizontalAdvance(QStringLiteral("-0.0000"))));
-    axisRect()->setMinimumMargins(QMargins(px(12) + yLabels + line, px(6), px(6), px(12) + 2 * line));
+    // The right margin holds the "generated" label (rotated) beside the map.
+    axisRect()->setMinimumMargins(QMargins(px(12) + yLabels + line, px(6), px(6) + line, px(12) + 2 * line));
     m_scale->axis()->axisRect()->setMinimumMargins(QMargins(0, 0, px(12) + barLabels + line, 0));
     m_side->setColumnSpacing(px(6));
     plotLayout()->setColumnSpacing(px(6));

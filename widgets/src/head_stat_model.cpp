@@ -42,6 +42,13 @@ void HeadStatModel::setColormap(ColormapId map)
 
 void HeadStatModel::clear() { setStatistic({}, 0, 0, {}); }
 
+void HeadStatModel::setShowValues(bool on)
+{
+    if (on == m_showValues) return;
+    m_showValues = on;
+    if (m_layers > 0 && m_heads > 0) emit dataChanged(index(0, 0), index(m_layers - 1, m_heads - 1), {Qt::DisplayRole});
+}
+
 double HeadStatModel::value(int layer, int head) const
 {
     if (layer < 0 || head < 0 || layer >= m_layers || head >= m_heads) return std::numeric_limits<double>::quiet_NaN();
@@ -57,6 +64,7 @@ QVariant HeadStatModel::data(const QModelIndex& index, int role) const
     const double v = value(index.row(), index.column());
     switch (role) {
     case Qt::DisplayRole:
+        if (!m_showValues) return QString();
         return std::isfinite(v) ? QString::number(v, 'g', 4) : QStringLiteral("–"); // 0.9995, not 1.00
     case Qt::ToolTipRole:
         return QStringLiteral("layer %1, head %2: %3 %4")

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sparsetrace/widgets/trace_text_view.h"
 
+#include "sparsetrace/core/niah.h"
 #include "sparsetrace/widgets/token_text.h"
 
 #include <QHBoxLayout>
@@ -18,6 +19,20 @@
 namespace sparsetrace::widgets {
 
 namespace {
+const QColor kGenerated(120, 200, 120, 60);
+const QColor kKeySpan(66, 133, 244, 90);
+const QColor kQuerySpan(255, 152, 0, 110);
+const QColor kHit(255, 235, 59, 160);
+
+// A legend entry: a swatch of the colour (opaque, as it shows on white) and its name.
+QString swatch(const QColor& c, const QString& name)
+{
+    QColor shown = c;
+    const double a = c.alphaF();
+    shown.setRgbF(1.0 - a + a * c.redF(), 1.0 - a + a * c.greenF(), 1.0 - a + a * c.blueF());
+    return QStringLiteral("<span style=\"background-color:%1\">&nbsp;&nbsp;&nbsp;</span>&nbsp;%2").arg(shown.name(), name.toHtmlEscaped());
+}
+
 // The text shown for a token: whitespace-only tokens made visible (a newline keeps its break).
 QString displayToken(const std::string& token)
 {
@@ -51,9 +66,14 @@ TraceTextView::TraceTextView(QWidget* parent) : QWidget(parent)
     m_edit->setLineWrapMode(QPlainTextEdit::WidgetWidth);
     m_edit->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
     m_status = new QLabel(this);
+    m_legend = new QLabel(this);
+    m_legend->setTextFormat(Qt::RichText);
+    auto* foot = new QHBoxLayout;
+    foot->addWidget(m_status, 1);
+    foot->addWidget(m_legend);
     layout->addLayout(bar);
     layout->addWidget(m_edit, 1);
-    layout->addWidget(m_status);
+    layout->addLayout(foot);
     connect(m_search, &QLineEdit::returnPressed, this, [this] { findNext(m_search->text()); });
     connect(next, &QPushButton::clicked, this, [this] { findNext(m_search->text()); });
     auto jump = [this] {
@@ -72,9 +92,27 @@ void TraceTextView::setTrace(TracePtr trace)
     m_fullOffsets.clear();
     m_qLast = m_kLast = m_hitLast = -1;
     m_hitAt = -1;
+    m_needleFirst = 0;
+    m_needleLast = -1;
+    if (m_trace)
+        if (const auto needle = core::needleTokens(m_trace->info())) {
+            m_needleFirst = needle->start;
+            m_needleLast = needle->end - 1;
+        }
     const auto n = m_trace ? static_cast<std::int64_t>(m_trace->info().tokens.size()) : 0;
     m_jump->setRange(0, static_cast<int>(std::max<std::int64_t>(0, n - 1)));
-    layoutWindow(0);
+    // A needle deep in a long text is laid out and scrolled to; other texts open at the start.
+    layoutWindow(m_needleLast >= m_needleFirst ? m_needleFirst : 0);
+    if (m_needleLast >= m_needleFirst) {
+        const auto [a, b] = charRange(m_needleFirst);
+        if (a >= 0) {
+            QTextCursor c(m_edit->document());
+            c.setPosition(a);
+            m_edit->setTextCursor(c);
+            m_edit->centerCursor();
+        }
+    }
+    m_legend->setText(legendText());
     if (m_trace) {
         const auto& info = m_trace->info();
         m_status->setText(tr("%1 prompt tokens + %2 generated (tinted)").arg(info.promptTokens).arg(info.generatedTokens));
@@ -157,6 +195,18 @@ std::pair<int, int> TraceTextView::charRange(std::int64_t token) const
     return {-1, -1};
 }
 
+QColor TraceTextView::needleColour() { return QColor(216, 27, 96, 85); }
+
+QString TraceTextView::legendText() const
+{
+    if (!m_trace) return {};
+    QStringList parts;
+    if (m_needleLast >= m_needleFirst) parts << swatch(needleColour(), tr("needle"));
+    if (m_trace->info().generatedTokens > 0) parts << swatch(kGenerated, tr("generated"));
+    parts << swatch(kQuerySpan, tr("query")) << swatch(kKeySpan, tr("key"));
+    return parts.join(QStringLiteral("&nbsp;&nbsp;"));
+}
+
 void TraceTextView::applyHighlights()
 {
     QList<QTextEdit::ExtraSelection> extras;
@@ -173,10 +223,11 @@ void TraceTextView::applyHighlights()
         }
     };
     if (m_trace && m_trace->info().generatedTokens > 0)
-        add(m_trace->info().promptTokens, static_cast<std::int64_t>(m_trace->info().tokens.size()) - 1, QColor(120, 200, 120, 60));
-    add(m_kFirst, m_kLast, QColor(66, 133, 244, 90));
-    add(m_qFirst, m_qLast, QColor(255, 152, 0, 110));
-    add(m_hitFirst, m_hitLast, QColor(255, 235, 59, 160));
+        add(m_trace->info().promptTokens, static_cast<std::int64_t>(m_trace->info().tokens.size()) - 1, kGenerated);
+    add(m_needleFirst, m_needleLast, needleColour());
+    add(m_kFirst, m_kLast, kKeySpan);
+    add(m_qFirst, m_qLast, kQuerySpan);
+    add(m_hitFirst, m_hitLast, kHit);
     m_edit->setExtraSelections(extras);
 }
 

@@ -7,11 +7,13 @@
 #pragma once
 
 #include "sparsetrace/core/sentences.h"
+#include "sparsetrace/core/trace.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,5 +96,31 @@ bool niahRetrieved(std::string_view generated, std::string_view value);
 // The trace annotation for a prompt: {key, value, depth, char_start, char_end, token_start,
 // token_end} (docs/trace-format.md); the token span from the trace's offsets.
 nlohmann::json needleAnnotation(const NiahPrompt& prompt, TokenSpan tokens);
+
+// The needle's tokens [start, end) from annotations.needle, when the trace has one that lies
+// inside its tokens.
+std::optional<TokenSpan> needleTokens(const TraceInfo& info);
+
+// What a trace with a needle annotation says about its retrieval: the needle, whether the
+// value is in the sparse run's generated tokens (the trace's own) and in the dense reference's
+// (the behaviour check's dense tokens, spelled with the trace's token table), and the trace's
+// sparsity (traceSparsity). Token strings are the vocabulary's: enough for the 7-digit values.
+struct NeedleSummary {
+    std::string key;
+    std::string value;
+    double depth = 0.0;
+    std::int64_t tokenStart = 0; // [tokenStart, tokenEnd): the needle sentence's tokens
+    std::int64_t tokenEnd = 0;
+    std::optional<bool> retrieved;      // by the sparse run; empty when the trace generated nothing
+    std::optional<bool> denseRetrieved; // by the dense reference; empty when unknown
+    double sparsity = 0.0;
+    int k = 0;
+    std::string scoreRule;
+    // One line: "Needle icy-beacon = 6637283 (tokens 510-536, depth 45%): retrieved densely and
+    // sparsely at sparsity 0.87 (K = 16, centre)".
+    std::string line() const;
+};
+// Empty when the trace has no usable annotations.needle (key, value, token_start, token_end).
+std::optional<NeedleSummary> needleSummary(const Trace& trace);
 
 } // namespace sparsetrace::core

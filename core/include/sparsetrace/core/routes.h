@@ -1,7 +1,7 @@
 // Routes from a needle to the output (spec section 8), read off a trace's block masks: the
 // attention edges (with layer, head and mass) and residual edges lying on some path from the
-// needle's query blocks before layer 0 to the answer position after the last layer; and the
-// difference between a successful and a failed trace of the same prompt.
+// needle's query blocks before layer 0 to the answer position after the last layer; the strongest
+// of those paths; and the difference between a successful and a failed trace of the same prompt.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -16,7 +16,9 @@ namespace sparsetrace::core {
 // Node (n, r): the residual stream of query row r after n layers (n = 0: the input).
 // An attention edge through trace layer `layer` (0-based) and head `head` goes from node
 // (layer, from) to node (layer + 1, to): row `to` keeps key block `keyBlock` with mass >= tau,
-// and row `from` holds keys of that block (with bq == bk, from == keyBlock). A residual edge
+// and row `from` holds keys of that block that `to` can see (with bq == bk, from == keyBlock; a
+// generated token's row is never read by a prompt row, though its token shares the last prompt
+// block). A residual edge
 // (head = -1, keyBlock = -1, mass = 1) goes from (layer, r) to (layer + 1, r).
 struct RouteEdge {
     int layer = 0;
@@ -29,8 +31,19 @@ struct RouteEdge {
     auto operator<=>(const RouteEdge&) const = default;
 };
 
+// One path from a source row before layer 0 to the target row after the last layer: one edge per
+// layer (edges[l].layer == l; residual or attention). Its strength is the product of its
+// attention edges' masses; residual edges carry the row on unchanged and do not count.
+struct RoutePath {
+    std::vector<RouteEdge> edges; // [L]
+    double product = 1.0;
+    std::vector<std::int64_t> rows() const;          // [L + 1]: rows()[n] is the row after n layers
+    std::vector<RouteEdge> attentionEdges() const;   // the edges that are not residual, by layer
+};
+
 struct RouteOptions {
     double tau = 0.05;                      // mass threshold of an attention edge
+    int paths = 5;                          // strongest paths kept (0: none)
     std::vector<std::int64_t> sourceRows;   // input rows; empty: the rows of annotations.needle
     std::optional<std::int64_t> targetRow;  // output row; default: the last prompt query block
 };
@@ -41,6 +54,10 @@ struct Route {
     std::int64_t targetRow = 0;
     int layers = 0;
     std::vector<RouteEdge> edges; // sorted by (layer, head, from, to, ...); residual edges included
+    // The strongest paths over `edges`, at most RouteOptions::paths of them, by falling product;
+    // equal products: the path whose edges, compared layer by layer from the input, have the
+    // lower (head, from row, to row) wins (a residual edge, head -1, before any head).
+    std::vector<RoutePath> paths;
     bool connected() const { return !edges.empty(); }
 };
 
@@ -49,7 +66,11 @@ std::vector<std::int64_t> rowsOfTokens(const TraceInfo& info, std::int64_t token
 // Rows of annotations.needle {token_start, token_end}; ArgumentError when the trace has none.
 std::vector<std::int64_t> needleRows(const TraceInfo& info);
 
-// Throws ArgumentError for tau outside [0, 1], rows out of range, or no source rows.
+// The strongest paths over a route's edges (dynamic programming over layers: each row keeps its
+// `n` best partial paths). Used by extractRoute; exposed for tests.
+std::vector<RoutePath> strongestPaths(const Route& route, int n);
+
+// Throws ArgumentError for tau outside [0, 1], paths < 0, rows out of range, or no source rows.
 Route extractRoute(const Trace& trace, const RouteOptions& options);
 
 // Success vs failure of the same prompt: both routes and the critical edges (attention edges of
@@ -60,6 +81,7 @@ struct RouteComparison {
     Route failure;
     std::vector<RouteEdge> critical;     // on the successful route, missing from the failed trace
     std::vector<RouteEdge> failureOnly;  // attention edges of the failed route not on the successful one
+    std::vector<RouteEdge> criticalOnPaths; // the critical edges that lie on success.paths (sorted, unique)
 };
 RouteComparison compareRoutes(const Trace& success, const Trace& failure, const RouteOptions& options);
 

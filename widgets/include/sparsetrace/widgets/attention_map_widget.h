@@ -1,6 +1,6 @@
 // The zoomable block-sparse attention map of one (layer, head): query rows down, key blocks
-// across, on QCustomPlot (MapPlot). Redraws the visible region at screen resolution with
-// max-pooling, pooled on a worker thread (stale results dropped; the last image is stretched
+// across, on QCustomPlot (MapPlot). Redraws the visible region at screen resolution (device
+// pixels, so HiDPI screens get one pooled cell per physical pixel) with max-pooling, pooled on a worker thread (stale results dropped; the last image is stretched
 // into the new view meanwhile); wheel/drag and keys zoom and pan down to single blocks; hover
 // reports the strongest block under the cursor with its token ranges, text and exact mass; a
 // click locks (and a second click releases) it. Arrow keys and Home/End step the shared
@@ -31,6 +31,9 @@ public:
     SnapshotPtr snapshot() const { return m_figure.snapshot; }
     ViewRect view() const { return m_figure.view; }
     std::pair<std::int64_t, std::int64_t> keyColumnHighlight() const { return {m_columnFirst, m_columnLast}; }
+    std::pair<std::int64_t, std::int64_t> needleTokens() const { return {m_needleFirst, m_needleLast}; }
+    // The needle mark's rectangle on the key axis (widget pixels); empty when none is drawn.
+    QRectF needleMarkRect() const;
     bool locked() const { return m_locked; }
     BlockHit lockedBlock() const { return m_lockedHit; }
     // Whether mapImage() shows the current head, options and view at the map's size (pooling
@@ -60,6 +63,8 @@ public slots:
     // Marks the key columns of tokens [first, last] (an anchor sentence: who attends to it),
     // apart from the token highlight; first > last: none.
     void highlightKeyColumns(std::int64_t first, std::int64_t last);
+    // Marks a needle's key columns: a bar along the key axis and dashed column edges; first > last: none.
+    void setNeedleTokens(std::int64_t first, std::int64_t last);
     void lockAt(QPointF pos);
     void unlock();
 
@@ -93,7 +98,8 @@ private:
         int colormap = 0, scale = 0;
         bool hideSinks = false, oracle = false;
         ViewRect view;
-        QSize size;
+        QSize size;       // device pixels: the map's logical size times dpr
+        double dpr = 1.0; // the screen's device pixel ratio
         bool operator==(const RenderKey&) const = default;
     };
     struct Rendered {
@@ -127,6 +133,7 @@ private:
     ViewRect m_pressView;
     std::int64_t m_highlightFirst = 0, m_highlightLast = -1;
     std::int64_t m_columnFirst = 0, m_columnLast = -1;
+    std::int64_t m_needleFirst = 0, m_needleLast = -1;
 };
 
 } // namespace sparsetrace::widgets

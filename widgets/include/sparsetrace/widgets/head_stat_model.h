@@ -1,5 +1,5 @@
 // Table model of one per-head statistic: rows are layers, columns heads. Display text is the
-// value, the background its colour on the colormap (scaled to the finite values' range), and
+// value (none when the view's columns are too narrow for it: setShowValues), the background its colour on the colormap (scaled to the finite values' range), and
 // Qt::UserRole the raw value (NaN where undefined).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
@@ -20,6 +20,9 @@ public:
     void setStatistic(const QString& name, int layers, int heads, std::vector<float> values);
     void setColormap(ColormapId map);
     void clear();
+    // Whether cells show their value as text (the tooltip and Qt::UserRole always hold it).
+    void setShowValues(bool on);
+    bool showValues() const { return m_showValues; }
     QString statistic() const { return m_name; }
     double value(int layer, int head) const;
 
@@ -34,6 +37,7 @@ private:
     std::vector<float> m_values; // [layers, heads] float32
     double m_min = 0, m_max = 1;
     ColormapId m_colormap = ColormapId::Viridis;
+    bool m_showValues = true;
 };
 
 } // namespace sparsetrace::widgets
