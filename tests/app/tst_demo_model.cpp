@@ -84,7 +84,7 @@ private slots:
         QVERIFY2(dense >= 19, "the dense demo model must retrieve (model card: 100% at 1k)");
         // bench_score_rules on 20 prompts of 1k tokens (depths 0-95%): see the model card. These
         // 20 (depths 40-59%): bound BOUND_MEASURED of 20, centre CENTRE_MEASURED of 20.
-        QVERIFY2(bound >= BOUND_MIN, "the bound rule keeps retrieving as the benchmark measured");
+        QVERIFY2(bound >= 18, "the bound rule keeps retrieving as the benchmark measured");
         QVERIFY(std::abs(boundSparsity - centreSparsity) < 1e-9); // same K, same geometry: same kept pairs
         QVERIFY(boundSparsity > 0.45);
         QVERIFY2(centre < bound, "the centre rule loses needles that the bound rule keeps");
