@@ -56,6 +56,25 @@ __device__ inline void storeElement(void* base, ElementType t, std::int64_t i, f
         static_cast<float*>(base)[i] = x;
 }
 
+// The scoring queries of a row (core::scoringQueries): first + sq-1 + u*sq <= last, or the
+// last query alone when the stride selects none.
+struct ScoringQueries {
+    std::int64_t count, first, step;
+    __device__ ScoringQueries(const StreamAttnShape& s, const RowPlan& plan)
+    {
+        if (plan.queryCount >= s.queryStride) {
+            count = (plan.queryCount - s.queryStride) / s.queryStride + 1;
+            first = plan.firstQuery + s.queryStride - 1;
+            step = s.queryStride;
+        } else {
+            count = 1;
+            first = plan.lastQuery;
+            step = 1;
+        }
+    }
+    __device__ std::int64_t operator[](std::int64_t u) const { return first + u * step; }
+};
+
 // The first key position the query at `pos` can see (sliding window), causal end is pos.
 __device__ inline std::int64_t firstVisibleKey(const StreamAttnShape& s, std::int64_t pos)
 {
@@ -115,3 +134,9 @@ void allowSharedMemory(Kernel kernel, std::size_t dynamicBytes, std::size_t stat
 }
 
 } // namespace sparsetrace::gpu::detail
+
+namespace sparsetrace::gpu {
+// The one-warp-per-row search of the bound rule (stream_attn_mask_warp.cu) when the call fits
+// it (bf16, 2K <= 32, at most 32 scoring queries, D a multiple of 4); false: not launched.
+bool launchWarpBoundSearch(const StreamMaskParams& p);
+} // namespace sparsetrace::gpu
