@@ -90,6 +90,7 @@ struct BlockSparseParams {
     const std::int32_t* index = nullptr; // [H, R, K'] int32 or null (dense)
     void* output = nullptr;              // [H, Tq, D] dtype, output
     float* mass = nullptr;               // [H, R, K'] float32, output (with index)
+    bool tensorCores = true; // the mma kernel where it fits (bf16, D 128, bq and bk 16 or 32); false: SIMT kernel
 };
 void launchBlockSparseAttention(const BlockSparseParams& p);
 

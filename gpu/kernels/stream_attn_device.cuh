@@ -139,4 +139,7 @@ namespace sparsetrace::gpu {
 // The one-warp-per-row search of the bound rule (stream_attn_mask_warp.cu) when the call fits
 // it (bf16, 2K <= 32, at most 32 scoring queries, D a multiple of 4); false: not launched.
 bool launchWarpBoundSearch(const StreamMaskParams& p);
+// The tensor-core block-sparse attention (stream_attn_sparse_mma.cu) when the call fits it
+// (a mask index, bf16, D = 128, bq and bk 16 or 32); false: not launched.
+bool launchMmaBlockSparseAttention(const BlockSparseParams& p);
 } // namespace sparsetrace::gpu
