@@ -96,6 +96,7 @@ __global__ void __launch_bounds__(64) mmaBlockSparseKernel(BlockSparseParams p)
     const std::int64_t pos0 = s.queryOffset + q0, pos1 = s.queryOffset + q1;
     const __nv_bfloat16* qBase = static_cast<const __nv_bfloat16*>(s.q) + static_cast<std::int64_t>(head) * s.queries * kHeadDim;
     unsigned qa[kHeadDim / 16][4]; // A fragments of Q, per k-step of 16 channels
+#pragma unroll
     for (int ks = 0; ks < kHeadDim / 16; ++ks) {
         const int d = ks * 16 + 2 * t;
         qa[ks][0] = valid0 ? *reinterpret_cast<const unsigned*>(qBase + q0 * kHeadDim + d) : 0u;
@@ -104,6 +105,7 @@ __global__ void __launch_bounds__(64) mmaBlockSparseKernel(BlockSparseParams p)
         qa[ks][3] = valid1 ? *reinterpret_cast<const unsigned*>(qBase + q1 * kHeadDim + d + 8) : 0u;
     }
     float o[kHeadDim / 8][4];
+#pragma unroll
     for (auto& tile : o) tile[0] = tile[1] = tile[2] = tile[3] = 0.0f;
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
     const float scaleLog2 = s.scale * 1.4426950408889634f;
@@ -131,6 +133,7 @@ __global__ void __launch_bounds__(64) mmaBlockSparseKernel(BlockSparseParams p)
         __syncthreads();
         // S = Q K^T over the block's keys.
         float sc[kKeyTiles][4];
+#pragma unroll
         for (auto& tile : sc) tile[0] = tile[1] = tile[2] = tile[3] = 0.0f;
         const int mi = lane / 8, mr = lane % 8;
 #pragma unroll
@@ -195,14 +198,15 @@ __global__ void __launch_bounds__(64) mmaBlockSparseKernel(BlockSparseParams p)
         // O += P V, P as A fragments (high and low bf16 parts).
 #pragma unroll
         for (int kk = 0; kk < kBk / 16; ++kk) {
+            // A fragment of P: rows g / g+8, keys 2t.. of the first and second 8 of the 16.
+            const float x[8] = {sc[2 * kk][0], sc[2 * kk][1], sc[2 * kk][2], sc[2 * kk][3],
+                                sc[2 * kk + 1][0], sc[2 * kk + 1][1], sc[2 * kk + 1][2], sc[2 * kk + 1][3]};
             unsigned hi[4], lo[4];
-            const float* parts[4] = {&sc[2 * kk][0], &sc[2 * kk][2], &sc[2 * kk + 1][0], &sc[2 * kk + 1][2]};
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
-                const float x = parts[i][0], y = parts[i][1];
-                const __nv_bfloat162 h2 = __floats2bfloat162_rn(x, y);
+                const __nv_bfloat162 h2 = __floats2bfloat162_rn(x[2 * i], x[2 * i + 1]);
                 hi[i] = *reinterpret_cast<const unsigned*>(&h2);
-                lo[i] = packBf16(x - __low2float(h2), y - __high2float(h2));
+                lo[i] = packBf16(x[2 * i] - __low2float(h2), x[2 * i + 1] - __high2float(h2));
             }
 #pragma unroll
             for (int dp = 0; dp < kHeadDim / 16; ++dp) {

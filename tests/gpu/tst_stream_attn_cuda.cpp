@@ -206,6 +206,16 @@ void checkCaseOnCuda(const Case& c, torch::ScalarType dtype)
         ST_CHECK_MSG(err <= 2 * sameprecision + kAtol, what << ": output error " << err << " > 2 x " << sameprecision);
     }
 
+    // The tensor-core kernel (bf16, D 128, bq and bk 16 or 32) sums masses in a fixed order:
+    // a second run gives identical bytes.
+    const bool tensorCorePath = dtype == torch::kBFloat16 && c.headDim == 128 && (c.params.bq == 16 || c.params.bq == 32) &&
+                                (c.params.bk == 16 || c.params.bk == 32);
+    if (tensorCorePath) {
+        gpu::StreamAttnOutput again = gpu::streamAttention(q.to(cuda), k.to(cuda), v.to(cuda), c.params, options);
+        ST_CHECK_MSG(floats(again.mass) == gotMass, what << ": masses differ between two runs");
+        ST_CHECK_MSG(ints(again.index) == gotIndex, what << ": masks differ between two runs");
+    }
+
     // Fidelity of the kernel's mask.
     gpu::StreamAttnFidelity fid =
         gpu::streamAttentionFidelity(q.to(cuda), k.to(cuda), v.to(cuda), c.params, options, got.index);
