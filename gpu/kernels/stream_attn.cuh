@@ -41,15 +41,16 @@ struct StreamAttnShape {
 constexpr int kMaxHeadDim = 256;
 
 // The channel-wise envelope table of the bound rule (core::BlockEnvelopeTable): per KV head,
-// level l entry i holds the min and max over the keys of key blocks [i, i + 2^l), as floats of
-// the compute-dtype keys (bf16 inputs: bf16-exact values). Entries with i + 2^l > blocks are
-// unused. Only the levels a child can need are built (envelopeLevels).
+// level l entry i holds the min and max over the keys of key blocks [i, i + 2^l), in the keys'
+// dtype (a min or max of bf16 keys is a bf16 value: exact, and half the bytes of float32).
+// Entries with i + 2^l > blocks are unused. Only the levels a child can need are built
+// (envelopeLevels).
 struct BlockEnvelopeParams {
     StreamAttnShape shape;
     int levels = 0;       // envelopeLevels(keys, bk, topK)
     int blocks = 0;       // ceil(Tk / bk)
-    float* lo = nullptr;  // [Hkv, levels, blocks, D] float32, output
-    float* hi = nullptr;  // [Hkv, levels, blocks, D] float32, output
+    void* lo = nullptr;   // [Hkv, levels, blocks, D] shape.dtype, output
+    void* hi = nullptr;   // [Hkv, levels, blocks, D] shape.dtype, output
 };
 void launchBlockEnvelope(const BlockEnvelopeParams& p);
 
@@ -64,6 +65,11 @@ inline int envelopeLevels(std::int64_t keys, int bk, int topK)
     return levels;
 }
 
+// The kernels of the bound rule's search (stream_attn_mask_warp.cu): Auto takes the fastest that
+// fits the call (tensor cores, then lane per child, then the general kernel); the others force
+// one (benchmarks; a forced kernel that does not fit the call falls to the next that does).
+enum class BoundSearch { Auto, TensorCores, LanePerChild, General };
+
 // Mask estimation: writes index [H, R, K'] int32 (ascending, -1 padded).
 struct StreamMaskParams {
     StreamAttnShape shape;
@@ -73,10 +79,10 @@ struct StreamMaskParams {
     // Per row: node scores [K], child scores [2K]. float64 so that the bound rule ranks as the
     // reference does (an fp32 sum of D products would turn near-ties into ties).
     double* scores = nullptr;           // [H, R, 3K] float64 workspace
-    const float* envelopeLo = nullptr;  // [Hkv, levels, blocks, D] float32 (bound rule)
-    const float* envelopeHi = nullptr;  // [Hkv, levels, blocks, D] float32 (bound rule)
+    const void* envelopeLo = nullptr;   // [Hkv, levels, blocks, D] shape.dtype (bound rule)
+    const void* envelopeHi = nullptr;   // [Hkv, levels, blocks, D] shape.dtype (bound rule)
     int envelopeLevels = 0, envelopeBlocks = 0;
-    bool warpSearch = true; // bound rule: the one-warp-per-row search where it fits (false: general kernel)
+    BoundSearch search = BoundSearch::Auto; // which kernel searches with the bound rule
 };
 constexpr int kMaskWorkspaceInts = 9;    // per K, per row
 constexpr int kMaskWorkspaceScores = 3;  // per K, per row

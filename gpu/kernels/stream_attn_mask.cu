@@ -61,8 +61,12 @@ __device__ double boundScore(const StreamMaskParams& p, int head, const detail::
     float lo[kDimsPerLane], hi[kDimsPerLane];
     for (int c = 0; c < kDimsPerLane; ++c) {
         const int d = lane + 32 * c;
-        lo[c] = d < s.headDim ? fminf(p.envelopeLo[a + d], p.envelopeLo[b + d]) : 0.0f;
-        hi[c] = d < s.headDim ? fmaxf(p.envelopeHi[a + d], p.envelopeHi[b + d]) : 0.0f;
+        lo[c] = d < s.headDim ? fminf(detail::loadElement(p.envelopeLo, s.dtype, a + d),
+                                      detail::loadElement(p.envelopeLo, s.dtype, b + d))
+                              : 0.0f;
+        hi[c] = d < s.headDim ? fmaxf(detail::loadElement(p.envelopeHi, s.dtype, a + d),
+                                      detail::loadElement(p.envelopeHi, s.dtype, b + d))
+                              : 0.0f;
     }
     const detail::ScoringQueries queries(s, plan);
     double best = -INFINITY;
@@ -206,8 +210,8 @@ __global__ void blockEnvelopeLevel0Kernel(BlockEnvelopeParams p)
             lo = fminf(lo, x);
             hi = fmaxf(hi, x);
         }
-        p.lo[at + d] = lo;
-        p.hi[at + d] = hi;
+        detail::storeElement(p.lo, s.dtype, at + d, lo); // exact: lo and hi are keys' values
+        detail::storeElement(p.hi, s.dtype, at + d, hi);
     }
 }
 
@@ -226,8 +230,10 @@ __global__ void blockEnvelopeLevelKernel(BlockEnvelopeParams p, int level)
     const std::int64_t a = headAt + (level - 1) * levelSize + e;
     const std::int64_t c = a + static_cast<std::int64_t>(half) * s.headDim;
     const std::int64_t at = headAt + level * levelSize + e;
-    p.lo[at] = fminf(p.lo[a], p.lo[c]);
-    p.hi[at] = fmaxf(p.hi[a], p.hi[c]);
+    detail::storeElement(p.lo, s.dtype, at,
+                         fminf(detail::loadElement(p.lo, s.dtype, a), detail::loadElement(p.lo, s.dtype, c)));
+    detail::storeElement(p.hi, s.dtype, at,
+                         fmaxf(detail::loadElement(p.hi, s.dtype, a), detail::loadElement(p.hi, s.dtype, c)));
 }
 
 } // namespace
@@ -253,7 +259,7 @@ void launchStreamMask(const StreamMaskParams& p)
     if (cells == 0) return;
     if (p.shape.scoreRule == MaskScoreRule::Bound && (!p.envelopeLo || !p.envelopeHi || p.envelopeLevels < 1))
         throw ArgumentError("Stream-Attn mask: the bound rule needs the envelope table (launchBlockEnvelope)");
-    if (p.warpSearch && launchWarpBoundSearch(p)) return;
+    if (launchWarpBoundSearch(p)) return;
     streamMaskKernel<<<static_cast<unsigned>(cells), kThreads, 0, p.shape.stream>>>(p);
     checkLaunch("streamMaskKernel");
 }

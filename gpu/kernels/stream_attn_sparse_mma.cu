@@ -17,36 +17,6 @@ namespace {
 constexpr int kHeadDim = 128;
 constexpr int kRowStride = kHeadDim + 8; // bf16 elements per staged key row: 272 B, ldmatrix without bank conflicts
 
-__device__ inline void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1)
-{
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ inline void ldmatrixX4(unsigned* r, const void* smem)
-{
-    const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(address));
-}
-
-__device__ inline void ldmatrixX4Trans(unsigned* r, const void* smem)
-{
-    const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(address));
-}
-
-__device__ inline unsigned packBf16(float lo, float hi)
-{
-    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<const unsigned*>(&v);
-}
-
 // Shared memory of one thread block (dynamic): staged keys and values of one kept block, the
 // row's kept blocks, per (warp, slot, query) the row sum of P and the max it was taken
 // against, and per (warp, query) the final max and sum.
@@ -141,9 +111,9 @@ __global__ void __launch_bounds__(64) mmaBlockSparseKernel(BlockSparseParams p)
 #pragma unroll
             for (int np = 0; np < kBk / 16; ++np) {
                 unsigned r[4];
-                ldmatrixX4(r, keys + (np * 16 + (mi / 2) * 8 + mr) * kRowStride + ks * 16 + (mi % 2) * 8);
-                mma16816(sc[2 * np], qa[ks], r[0], r[1]);
-                mma16816(sc[2 * np + 1], qa[ks], r[2], r[3]);
+                detail::ldmatrixX4(r, keys + (np * 16 + (mi / 2) * 8 + mr) * kRowStride + ks * 16 + (mi % 2) * 8);
+                detail::mma16816(sc[2 * np], qa[ks], r[0], r[1]);
+                detail::mma16816(sc[2 * np + 1], qa[ks], r[2], r[3]);
             }
         }
         // Visibility, scale (log2 units), running max, P, row sums.
@@ -206,16 +176,16 @@ __global__ void __launch_bounds__(64) mmaBlockSparseKernel(BlockSparseParams p)
             for (int i = 0; i < 4; ++i) {
                 const __nv_bfloat162 h2 = __floats2bfloat162_rn(x[2 * i], x[2 * i + 1]);
                 hi[i] = *reinterpret_cast<const unsigned*>(&h2);
-                lo[i] = packBf16(x[2 * i] - __low2float(h2), x[2 * i + 1] - __high2float(h2));
+                lo[i] = detail::packBf16(x[2 * i] - __low2float(h2), x[2 * i + 1] - __high2float(h2));
             }
 #pragma unroll
             for (int dp = 0; dp < kHeadDim / 16; ++dp) {
                 unsigned r[4];
-                ldmatrixX4Trans(r, values + (kk * 16 + (mi % 2) * 8 + mr) * kRowStride + (2 * dp + mi / 2) * 8);
-                mma16816(o[2 * dp], hi, r[0], r[1]);
-                mma16816(o[2 * dp], lo, r[0], r[1]);
-                mma16816(o[2 * dp + 1], hi, r[2], r[3]);
-                mma16816(o[2 * dp + 1], lo, r[2], r[3]);
+                detail::ldmatrixX4Trans(r, values + (kk * 16 + (mi % 2) * 8 + mr) * kRowStride + (2 * dp + mi / 2) * 8);
+                detail::mma16816(o[2 * dp], hi, r[0], r[1]);
+                detail::mma16816(o[2 * dp], lo, r[0], r[1]);
+                detail::mma16816(o[2 * dp + 1], hi, r[2], r[3]);
+                detail::mma16816(o[2 * dp + 1], lo, r[2], r[3]);
             }
         }
     }
@@ -225,8 +195,8 @@ __global__ void __launch_bounds__(64) mmaBlockSparseKernel(BlockSparseParams p)
 #pragma unroll
     for (int nt = 0; nt < kHeadDim / 8; ++nt) {
         const int d = nt * 8 + 2 * t;
-        if (valid0) *reinterpret_cast<unsigned*>(out + q0 * kHeadDim + d) = packBf16(o[nt][0] * inv0, o[nt][1] * inv0);
-        if (valid1) *reinterpret_cast<unsigned*>(out + q1 * kHeadDim + d) = packBf16(o[nt][2] * inv1, o[nt][3] * inv1);
+        if (valid0) *reinterpret_cast<unsigned*>(out + q0 * kHeadDim + d) = detail::packBf16(o[nt][0] * inv0, o[nt][1] * inv0);
+        if (valid1) *reinterpret_cast<unsigned*>(out + q1 * kHeadDim + d) = detail::packBf16(o[nt][2] * inv1, o[nt][3] * inv1);
     }
     if (t == 0) {
         rowMax[warp * 16 + g] = valid0 ? m[0] : -INFINITY;

@@ -109,8 +109,8 @@ struct Layer {
     float* dmass = nullptr;             // [H, R, K'] float32
     std::int32_t* dints = nullptr;      // [H, R, 9K] int32
     double* dscores = nullptr;          // [H, R, 3K] float64
-    float* dlo = nullptr;               // [Hkv, levels, blocks, D] float32
-    float* dhi = nullptr;               // [Hkv, levels, blocks, D] float32
+    void* dlo = nullptr;                // [Hkv, levels, blocks, D] bf16
+    void* dhi = nullptr;                // [Hkv, levels, blocks, D] bf16
 
     Layer(const Options& o, std::int64_t length, std::uint64_t seed) : T(length)
     {
@@ -140,8 +140,8 @@ struct Layer {
         check(cudaMalloc(&dints, cells * gpu::kMaskWorkspaceInts * p.k * 4), "cudaMalloc workspace");
         check(cudaMalloc(&dscores, cells * gpu::kMaskWorkspaceScores * p.k * 8), "cudaMalloc scores");
         const std::int64_t table = static_cast<std::int64_t>(o.kvHeads) * levels * blocks * o.dim;
-        check(cudaMalloc(&dlo, table * 4), "cudaMalloc envelope lo");
-        check(cudaMalloc(&dhi, table * 4), "cudaMalloc envelope hi");
+        check(cudaMalloc(&dlo, table * 2), "cudaMalloc envelope lo");
+        check(cudaMalloc(&dhi, table * 2), "cudaMalloc envelope hi");
         check(cudaMemcpy(dq, q.data(), qn * 2, cudaMemcpyHostToDevice), "copy q");
         check(cudaMemcpy(dk, k.data(), kn * 2, cudaMemcpyHostToDevice), "copy k");
         check(cudaMemcpy(dv, v.data(), kn * 2, cudaMemcpyHostToDevice), "copy v");
@@ -149,8 +149,7 @@ struct Layer {
     ~Layer()
     {
         for (void* ptr : {dq, dk, dv, dout, static_cast<void*>(dindex), static_cast<void*>(dmass),
-                          static_cast<void*>(dints), static_cast<void*>(dscores), static_cast<void*>(dlo),
-                          static_cast<void*>(dhi)})
+                          static_cast<void*>(dints), static_cast<void*>(dscores), dlo, dhi})
             cudaFree(ptr);
     }
     Layer(const Layer&) = delete;
@@ -184,12 +183,17 @@ struct Layer {
     }
 
     // The three stages; each records an event after it when events are given.
-    void run(const Options& o, cudaEvent_t* marks = nullptr, bool general = false)
+    // Kernels of a run: the default dispatch, the bound search with a lane per child (mma attention),
+    // or the general kernels (general search, SIMT attention).
+    enum class Kernels { Default, LanePerChild, General };
+    void run(const Options& o, cudaEvent_t* marks = nullptr, Kernels kernels = Kernels::Default)
     {
         const gpu::StreamAttnShape s = shape(o);
         if (marks) check(cudaEventRecord(marks[0]), "event");
         gpu::StreamMaskParams mask{s, dindex, dints, dscores};
-        mask.warpSearch = !general;
+        mask.search = kernels == Kernels::General        ? gpu::BoundSearch::General
+                      : kernels == Kernels::LanePerChild ? gpu::BoundSearch::LanePerChild
+                                                         : gpu::BoundSearch::Auto;
         if (s.scoreRule == gpu::MaskScoreRule::Bound) {
             gpu::launchBlockEnvelope({s, levels, blocks, dlo, dhi});
             mask.envelopeLo = dlo;
@@ -201,7 +205,7 @@ struct Layer {
         gpu::launchStreamMask(mask);
         if (marks) check(cudaEventRecord(marks[2]), "event");
         gpu::BlockSparseParams attend{s, dindex, dout, dmass};
-        attend.tensorCores = !general;
+        attend.tensorCores = kernels != Kernels::General;
         gpu::launchBlockSparseAttention(attend);
         if (marks) check(cudaEventRecord(marks[3]), "event");
     }
@@ -213,8 +217,8 @@ struct Layer {
         check(cudaMemset(dmass, 0xff, cells * kPrime * 4), "poison mass"); // NaN
         check(cudaMemset(dout, 0xff, static_cast<std::int64_t>(o.heads) * T * o.dim * 2), "poison output");
         const std::int64_t table = static_cast<std::int64_t>(o.kvHeads) * levels * blocks * o.dim;
-        check(cudaMemset(dlo, 0xff, table * 4), "poison envelope lo");
-        check(cudaMemset(dhi, 0xff, table * 4), "poison envelope hi");
+        check(cudaMemset(dlo, 0xff, table * 2), "poison envelope lo");
+        check(cudaMemset(dhi, 0xff, table * 2), "poison envelope hi");
     }
 
     template <class T> std::vector<T> download(const void* ptr, std::int64_t n) const
@@ -274,17 +278,18 @@ struct HeadInputs {
 // Correctness at length T: every index row against the reference mask (>= 99% identical in
 // bf16), then output and masses against the reference run with the kernel's own mask on
 // `attentionHeads` heads. Returns false on a failure.
-bool checkLength(const Options& o, std::int64_t T, int attentionHeads, bool general)
+bool checkLength(const Options& o, std::int64_t T, int attentionHeads, Layer::Kernels kernels)
 {
+    const bool general = kernels == Layer::Kernels::General;
     Layer L(o, T, 0x5eed0000u + static_cast<std::uint64_t>(T));
     L.poison(o);
-    L.run(o, nullptr, general);
+    L.run(o, nullptr, kernels);
     check(cudaDeviceSynchronize(), "run");
     const std::int64_t cells = static_cast<std::int64_t>(o.heads) * L.rows;
     const auto index = L.download<std::int32_t>(L.dindex, cells * L.kPrime);
     const auto mass = L.download<float>(L.dmass, cells * L.kPrime);
     const auto out = L.download<std::uint16_t>(L.dout, static_cast<std::int64_t>(o.heads) * T * o.dim);
-    L.run(o, nullptr, general); // a second run: identical masses, byte for byte
+    L.run(o, nullptr, kernels); // a second run: identical masses, byte for byte
     check(cudaDeviceSynchronize(), "run");
     const bool deterministic = L.download<float>(L.dmass, cells * L.kPrime) == mass;
     std::vector<double> identical(static_cast<std::size_t>(o.heads)), massErr(identical.size()),
@@ -334,7 +339,9 @@ bool checkLength(const Options& o, std::int64_t T, int attentionHeads, bool gene
     std::printf("check T=%lld: masses of two runs %s\n", static_cast<long long>(T),
                 deterministic ? "identical" : (general ? "differ (float atomics)" : "differ: FAIL"));
     std::printf("check T=%lld (%s): index rows identical to the reference: worst head %.4f%% %s\n",
-                static_cast<long long>(T), general ? "general kernels" : "warp search + mma", worstSame * 100,
+                static_cast<long long>(T),
+                general ? "general kernels" : kernels == Layer::Kernels::LanePerChild ? "lane-per-child search" : "default",
+                worstSame * 100,
                 maskOk ? "ok" : "FAIL (< 99%)");
     for (int h = 0; h < attentionHeads; ++h) {
         const auto u = static_cast<std::size_t>(h);
@@ -386,9 +393,14 @@ void timeLength(const Options& o, std::int64_t T)
     const std::int64_t cells = static_cast<std::int64_t>(o.heads) * L.rows;
     const auto index = L.download<std::int32_t>(L.dindex, cells * L.kPrime);
     const double kept = keptFraction(index, o, T, L.rows, L.kPrime);
-    std::vector<float> generalMask, generalAttend; // the general kernels, for comparison
+    std::vector<float> lanePerChild, generalMask, generalAttend; // the other kernels, for comparison
     for (int i = 0; i < std::min(o.repeat, 3); ++i) {
-        L.run(o, marks, true);
+        L.run(o, marks, Layer::Kernels::LanePerChild);
+        check(cudaEventSynchronize(marks[3]), "sync");
+        float a = 0;
+        check(cudaEventElapsedTime(&a, marks[1], marks[2]), "elapsed");
+        lanePerChild.push_back(a);
+        L.run(o, marks, Layer::Kernels::General);
         check(cudaEventSynchronize(marks[3]), "sync");
         float b = 0, c = 0;
         check(cudaEventElapsedTime(&b, marks[1], marks[2]), "elapsed");
@@ -401,9 +413,9 @@ void timeLength(const Options& o, std::int64_t T)
     for (std::int64_t r = 0; r < cells; ++r)
         same += std::equal(index.begin() + r * L.kPrime, index.begin() + (r + 1) * L.kPrime,
                            generalIndex.begin() + r * L.kPrime);
-    std::printf("| %8lld | %10.3f | %10.3f | %10.3f | %10.3f | %9.5f | %12.3f | %14.3f | %9.4f |\n",
+    std::printf("| %8lld | %10.3f | %10.3f | %10.3f | %10.3f | %9.5f | %14.3f | %12.3f | %14.3f | %9.4f |\n",
                 static_cast<long long>(T), median(table), median(mask), median(attention), median(total), kept,
-                median(generalMask), median(generalAttend),
+                median(lanePerChild), median(generalMask), median(generalAttend),
                 100.0 * static_cast<double>(same) / static_cast<double>(cells));
     std::fflush(stdout);
     if (!o.maskDir.empty()) writeMask(o, L, index);
@@ -423,11 +435,13 @@ int main(int argc, char** argv)
                     std::string(core::scoreRuleName(o.params.score)).c_str());
         bool ok = true;
         for (std::int64_t T : o.checkLengths) {
-            ok = checkLength(o, T, T <= 8192 ? o.heads : 2, false) && ok;
-            if (T <= 8192) ok = checkLength(o, T, 2, true) && ok;
+            ok = checkLength(o, T, T <= 8192 ? o.heads : 2, Layer::Kernels::Default) && ok;
+            if (T > 8192) continue;
+            ok = checkLength(o, T, 2, Layer::Kernels::LanePerChild) && ok;
+            ok = checkLength(o, T, 2, Layer::Kernels::General) && ok;
         }
-        std::printf("\n| T        | table ms   | mask ms    | attend ms  | total ms   | kept frac | general mask | general attend | same rows |\n"
-                    "|----------|------------|------------|------------|------------|-----------|--------------|----------------|-----------|\n");
+        std::printf("\n| T        | table ms   | mask ms    | attend ms  | total ms   | kept frac | lane-per-child | general mask | general attend | same rows |\n"
+                    "|----------|------------|------------|------------|------------|-----------|----------------|--------------|----------------|-----------|\n");
         for (std::int64_t T : o.timeLengths) timeLength(o, T);
         std::printf("%s\n", ok ? "all checks passed" : "CHECKS FAILED");
         return ok ? 0 : 1;

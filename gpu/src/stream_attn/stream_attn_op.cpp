@@ -199,14 +199,14 @@ StreamAttnOutput streamAttention(const torch::Tensor& q, const torch::Tensor& k,
                 torch::empty({cells * kMaskWorkspaceScores * params.k}, on.dtype(torch::kDouble)); // [H, R, 3K] float64
             StreamMaskParams mask{s, out.index.data_ptr<std::int32_t>(), ints.data_ptr<std::int32_t>(),
                                   scores.data_ptr<double>()};
-            torch::Tensor envelopeLo, envelopeHi; // [Hkv, levels, blocks, D] float32 (bound rule)
+            torch::Tensor envelopeLo, envelopeHi; // [Hkv, levels, blocks, D] q's dtype (bound rule)
             if (s.scoreRule == MaskScoreRule::Bound) {
                 BlockEnvelopeParams table{s, envelopeLevels(c.keys, params.bk, params.k),
                                           static_cast<int>((c.keys + params.bk - 1) / params.bk)};
-                envelopeLo = torch::empty({c.kvHeads, table.levels, table.blocks, c.headDim}, on.dtype(torch::kFloat));
+                envelopeLo = torch::empty({c.kvHeads, table.levels, table.blocks, c.headDim}, on.dtype(q.scalar_type()));
                 envelopeHi = torch::empty_like(envelopeLo);
-                table.lo = envelopeLo.data_ptr<float>();
-                table.hi = envelopeHi.data_ptr<float>();
+                table.lo = envelopeLo.data_ptr();
+                table.hi = envelopeHi.data_ptr();
                 launchBlockEnvelope(table);
                 mask.envelopeLo = table.lo;
                 mask.envelopeHi = table.hi;
