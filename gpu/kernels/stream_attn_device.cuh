@@ -56,6 +56,25 @@ __device__ inline void storeElement(void* base, ElementType t, std::int64_t i, f
         static_cast<float*>(base)[i] = x;
 }
 
+// The scoring queries of a row (core::scoringQueries): first + sq-1 + u*sq <= last, or the
+// last query alone when the stride selects none.
+struct ScoringQueries {
+    std::int64_t count, first, step;
+    __device__ ScoringQueries(const StreamAttnShape& s, const RowPlan& plan)
+    {
+        if (plan.queryCount >= s.queryStride) {
+            count = (plan.queryCount - s.queryStride) / s.queryStride + 1;
+            first = plan.firstQuery + s.queryStride - 1;
+            step = s.queryStride;
+        } else {
+            count = 1;
+            first = plan.lastQuery;
+            step = 1;
+        }
+    }
+    __device__ std::int64_t operator[](std::int64_t u) const { return first + u * step; }
+};
+
 // The first key position the query at `pos` can see (sliding window), causal end is pos.
 __device__ inline std::int64_t firstVisibleKey(const StreamAttnShape& s, std::int64_t pos)
 {
@@ -98,6 +117,38 @@ struct WarpQuery {
     }
 };
 
+// Tensor-core pieces (sm_80+): mma.sync m16n8k16 with bf16 inputs and fp32 accumulators, and
+// ldmatrix of four 8x8 bf16 matrices (rows addressed by lanes 8i..8i+7 for matrix i).
+__device__ inline void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ inline void ldmatrixX4(unsigned* r, const void* smem)
+{
+    const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(address));
+}
+
+__device__ inline void ldmatrixX4Trans(unsigned* r, const void* smem)
+{
+    const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(address));
+}
+
+__device__ inline unsigned packBf16(float lo, float hi)
+{
+    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
+
 // Lets a kernel use `dynamicBytes` of dynamic shared memory besides its `staticBytes` (opt-in
 // above 48 KiB); throws ArgumentError when the device cannot give that much.
 template <class Kernel>
@@ -115,3 +166,12 @@ void allowSharedMemory(Kernel kernel, std::size_t dynamicBytes, std::size_t stat
 }
 
 } // namespace sparsetrace::gpu::detail
+
+namespace sparsetrace::gpu {
+// The one-warp-per-row search of the bound rule (stream_attn_mask_warp.cu) when the call fits
+// it (bf16, 2K <= 32, at most 32 scoring queries, D a multiple of 4); false: not launched.
+bool launchWarpBoundSearch(const StreamMaskParams& p);
+// The tensor-core block-sparse attention (stream_attn_sparse_mma.cu) when the call fits it
+// (a mask index, bf16, D = 128, bq and bk 16 or 32); false: not launched.
+bool launchMmaBlockSparseAttention(const BlockSparseParams& p);
+} // namespace sparsetrace::gpu

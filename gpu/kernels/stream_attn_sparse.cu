@@ -95,6 +95,7 @@ void launchBlockSparseAttention(const BlockSparseParams& p)
     if (p.shape.headDim > kMaxHeadDim)
         throw ArgumentError("block-sparse attention: head dim " + std::to_string(p.shape.headDim) + " exceeds " +
                             std::to_string(kMaxHeadDim));
+    if (p.tensorCores && launchMmaBlockSparseAttention(p)) return;
     const std::size_t bytes = static_cast<std::size_t>(p.shape.kPrime) * (sizeof(int) + sizeof(float));
     detail::allowSharedMemory(blockSparseAttentionKernel, bytes, 0, "block-sparse attention");
     blockSparseAttentionKernel<<<static_cast<unsigned>(cells), kThreads, bytes, p.shape.stream>>>(p);

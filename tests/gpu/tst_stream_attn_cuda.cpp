@@ -1,6 +1,6 @@
 // Stream-Attn op against the CPU reference (core/stream_attn.h). On a CUDA device: the kernels
 // on random inputs at several shapes (T not a multiple of bq, GQA 1/2/6, one head, sliding
-// window, decode step, chunked queries), fp32 and bf16. Everywhere (CI included): the op's CPU
+// window, decode step, chunked queries) and score rules (centre, first, bound), fp32 and bf16. Everywhere (CI included): the op's CPU
 // path and its input checks.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "stream_attn/stream_attn_op.h"
@@ -59,6 +59,14 @@ std::vector<Case> cases()
         {"K=40: more children than warps", 2, 1, 64, 3000, 3000, 0, 0, params(16, 16, 40, 16, 32)},
         // 12,400 one-token key blocks: the fidelity pass needs > 48 KiB of shared memory (opt-in).
         {"bk=1 T=12400 (shared-memory opt-in)", 1, 1, 8, 12400, 12400, 0, 0, params(64, 1, 16, 4, 64)},
+        // The bound rule: the envelope table per KV head, shared by the query heads of a group.
+        {"bound gqa2 T=517", 4, 2, 64, 517, 517, 0, 0, params(32, 16, 5, 32, 64, 1, ScoreRule::Bound)},
+        {"bound gqa6 stride 2", 6, 1, 128, 400, 400, 0, 0, params(8, 8, 6, 8, 16, 2, ScoreRule::Bound)},
+        {"bound sliding window 200", 4, 2, 64, 600, 600, 0, 200, params(16, 16, 4, 16, 32, 1, ScoreRule::Bound)},
+        {"bound decode step, stride 4", 4, 2, 64, 777, 1, 776, 0, params(16, 16, 6, 16, 32, 4, ScoreRule::Bound)},
+        {"bound chunk of 100 queries at 333", 2, 1, 64, 433, 100, 333, 0, params(16, 16, 4, 16, 32, 1, ScoreRule::Bound)},
+        {"bound defaults T=3000", 2, 2, 128, 3000, 3000, 0, 0, params(32, 32, 16, 32, 64, 1, ScoreRule::Bound)},
+        {"bound 1.5B geometry T=2500 gqa6", 12, 2, 128, 2500, 2500, 0, 0, params(16, 16, 16, 16, 16, 1, ScoreRule::Bound)},
     };
 }
 
@@ -196,6 +204,16 @@ void checkCaseOnCuda(const Case& c, torch::ScalarType dtype)
         const double err = maxAbsDiff(gotOut, ref.output);
         std::cout << "  " << what << ": output error " << err << ", bf16 reference error " << sameprecision << "\n";
         ST_CHECK_MSG(err <= 2 * sameprecision + kAtol, what << ": output error " << err << " > 2 x " << sameprecision);
+    }
+
+    // The tensor-core kernel (bf16, D 128, bq and bk 16 or 32) sums masses in a fixed order:
+    // a second run gives identical bytes.
+    const bool tensorCorePath = dtype == torch::kBFloat16 && c.headDim == 128 && (c.params.bq == 16 || c.params.bq == 32) &&
+                                (c.params.bk == 16 || c.params.bk == 32);
+    if (tensorCorePath) {
+        gpu::StreamAttnOutput again = gpu::streamAttention(q.to(cuda), k.to(cuda), v.to(cuda), c.params, options);
+        ST_CHECK_MSG(floats(again.mass) == gotMass, what << ": masses differ between two runs");
+        ST_CHECK_MSG(ints(again.index) == gotIndex, what << ": masks differ between two runs");
     }
 
     // Fidelity of the kernel's mask.

@@ -153,9 +153,9 @@ StreamAttnShape kernelShape(const torch::Tensor& q, const torch::Tensor& k, cons
     s.sinks = params.sinks;
     s.window = params.window;
     s.queryStride = params.queryStride;
-    if (params.score == core::ScoreRule::Bound)
-        throw ArgumentError("Stream-Attn: the bound score rule has no CUDA kernel yet; trace on the CPU or use --score centre");
-    s.representativeFirst = params.score == core::ScoreRule::First;
+    s.scoreRule = params.score == core::ScoreRule::Bound   ? MaskScoreRule::Bound
+                  : params.score == core::ScoreRule::First ? MaskScoreRule::First
+                                                           : MaskScoreRule::Centre;
     s.kPrime = c.kPrime;
     s.rows = c.rows;
     s.stream = c10::cuda::getCurrentCUDAStream(q.device().index()).stream();
@@ -203,10 +203,25 @@ StreamAttnOutput streamAttention(const torch::Tensor& q, const torch::Tensor& k,
             launchBlockMass(top);
         } else {
             const std::int64_t cells = static_cast<std::int64_t>(c.heads) * c.rows;
-            torch::Tensor ints = torch::empty({cells * kMaskWorkspaceInts * params.k}, on.dtype(torch::kInt)); // [H, R, 8K]
-            torch::Tensor floats = torch::empty({cells * kMaskWorkspaceFloats * params.k}, on.dtype(torch::kFloat)); // [H, R, 2K]
+            torch::Tensor ints = torch::empty({cells * kMaskWorkspaceInts * params.k}, on.dtype(torch::kInt)); // [H, R, 9K]
+            torch::Tensor scores =
+                torch::empty({cells * kMaskWorkspaceScores * params.k}, on.dtype(torch::kDouble)); // [H, R, 3K] float64
             StreamMaskParams mask{s, out.index.data_ptr<std::int32_t>(), ints.data_ptr<std::int32_t>(),
-                                  floats.data_ptr<float>()};
+                                  scores.data_ptr<double>()};
+            torch::Tensor envelopeLo, envelopeHi; // [Hkv, levels, blocks, D] q's dtype (bound rule)
+            if (s.scoreRule == MaskScoreRule::Bound) {
+                BlockEnvelopeParams table{s, envelopeLevels(c.keys, params.bk, params.k),
+                                          static_cast<int>((c.keys + params.bk - 1) / params.bk)};
+                envelopeLo = torch::empty({c.kvHeads, table.levels, table.blocks, c.headDim}, on.dtype(q.scalar_type()));
+                envelopeHi = torch::empty_like(envelopeLo);
+                table.lo = envelopeLo.data_ptr();
+                table.hi = envelopeHi.data_ptr();
+                launchBlockEnvelope(table);
+                mask.envelopeLo = table.lo;
+                mask.envelopeHi = table.hi;
+                mask.envelopeLevels = table.levels;
+                mask.envelopeBlocks = table.blocks;
+            }
             launchStreamMask(mask);
             BlockSparseParams attend{s, out.index.data_ptr<std::int32_t>(), out.output.data_ptr(),
                                      out.mass.data_ptr<float>()};
