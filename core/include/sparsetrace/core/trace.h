@@ -31,7 +31,7 @@ struct StreamParams {
     int sinks = 32;       // sink tokens (multiple of bk)
     int window = 64;      // local window tokens
     int queryStride = 1;  // stride of the queries that score a block
-    ScoreRule score = ScoreRule::Centre;
+    ScoreRule score = ScoreRule::Bound;   // the default since its measurements held (resources/demo-model/README.md)
     std::vector<int> denseLayers; // layers run densely (record their top-K' blocks)
 
     // Ceiling of sinks and window (16M tokens, past any context): keeps kPrime() inside int.
