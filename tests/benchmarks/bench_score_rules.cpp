@@ -147,34 +147,52 @@ NeedleGeometry needleGeometry(const core::Trace& t)
     return g;
 }
 
-// Dense mass of each (layer, head) on the needle's blocks at the answer row, from an all-dense
-// trace (each row records its K' blocks of highest dense mass: blocks outside hold less than
-// any recorded one). [L * H] float64.
-std::vector<double> needleMass(const core::Trace& dense)
+// Rows that produce the answer: the answer row (the last prompt query block, the routes'
+// default target row) and each generated token's row. The measure reads the first.
+std::vector<std::int64_t> answerRows(const core::Trace& t)
+{
+    std::vector<std::int64_t> rows = {needleGeometry(t).answerRow};
+    for (std::int64_t g = 0; g < t.info().generatedTokens; ++g) rows.push_back(t.info().queryBlocks() + g);
+    return rows;
+}
+
+// What an all-dense trace says of one (layer, head, row): the dense mass on the needle's key
+// blocks and the needle block holding most of it (each row records its K' blocks of highest
+// dense mass; blocks outside hold less than any recorded one).
+struct NeedleRead {
+    double mass = 0;
+    int heaviestBlock = -1;
+};
+
+// [L, H, rows of answerRows()] of an all-dense trace.
+std::vector<NeedleRead> needleReads(const core::Trace& dense)
 {
     const NeedleGeometry g = needleGeometry(dense);
-    std::vector<double> out;
+    const std::vector<std::int64_t> rows = answerRows(dense);
+    std::vector<NeedleRead> out;
     for (int l = 0; l < dense.layers(); ++l) {
         const core::LayerView v = dense.layer(l);
-        for (int h = 0; h < dense.heads(); ++h) {
-            double m = 0;
-            const auto idx = v.indexRow(h, g.answerRow);
-            const auto mass = v.massRow(h, g.answerRow);
-            for (std::size_t s = 0; s < idx.size(); ++s)
-                if (idx[s] >= g.firstBlock && idx[s] <= g.lastBlock) m += mass[s];
-            out.push_back(m);
-        }
+        for (int h = 0; h < dense.heads(); ++h)
+            for (std::int64_t row : rows) {
+                NeedleRead read;
+                float best = -1;
+                const auto idx = v.indexRow(h, row);
+                const auto mass = v.massRow(h, row);
+                for (std::size_t s = 0; s < idx.size(); ++s)
+                    if (idx[s] >= g.firstBlock && idx[s] <= g.lastBlock) {
+                        read.mass += mass[s];
+                        if (mass[s] > best) best = mass[s], read.heaviestBlock = idx[s];
+                    }
+                out.push_back(read);
+            }
     }
     return out;
 }
 
-bool keepsEveryNeedleBlock(const core::Trace& sparse, int layer, int head)
+bool keepsBlock(const core::Trace& sparse, int layer, int head, std::int64_t row, int block)
 {
-    const NeedleGeometry g = needleGeometry(sparse);
-    const auto idx = sparse.layer(layer).indexRow(head, g.answerRow);
-    for (int b = g.firstBlock; b <= g.lastBlock; ++b)
-        if (std::find(idx.begin(), idx.end(), b) == idx.end()) return false;
-    return true;
+    const auto idx = sparse.layer(layer).indexRow(head, row);
+    return std::find(idx.begin(), idx.end(), block) != idx.end();
 }
 
 void partA(const Options& o, const std::vector<core::ScoreRule>& rules, const std::vector<int>& ks)
@@ -187,19 +205,23 @@ void partA(const Options& o, const std::vector<core::ScoreRule>& rules, const st
     for (int l = 0; l < layers; ++l) denseBase.params.denseLayers.push_back(l);
     const auto t0 = std::chrono::steady_clock::now();
     const core::NiahTable dense = runSweep(o, "dense", denseBase, {16});
-    std::map<PromptKey, std::vector<double>> readers; // per prompt: [L * H] needle mass
+    std::map<PromptKey, std::vector<NeedleRead>> readers; // per prompt: [L, H, answer rows]
     for (const auto& c : dense.cells()) {
         const auto t = core::TraceFile::open((shardDirOf(o, "dense", c.cell.index) / c.tracePath).string());
-        readers[{c.cell.length, c.cell.depth}] = needleMass(*t);
+        readers[{c.cell.length, c.cell.depth}] = needleReads(*t);
     }
     const double denseSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     std::printf("\n## (a) Needle retrieval, demo retriever, bq = bk = %d, sinks %d, window %d, sq = 1\n\n", o.geometry,
                 o.geometry, o.geometry);
-    std::printf("Needle-reading head: dense mass >= 0.3 on the needle's key blocks at the answer row (the last\n"
-                "prompt query block); \"kept\": the sparse mask at that row holds every needle block.\n\n");
-    std::printf("| rule | length | K | prompts | sparse retrieved | dense retrieved | mean sparsity | needle heads kept |\n");
-    std::printf("|---|---|---|---|---|---|---|---|\n");
+    std::printf("Needle-reading head: dense mass >= 0.3 on the needle's key blocks at a row (from an all-dense trace\n"
+                "of the same prompt); \"kept\": the sparse mask at that row holds the needle block of highest dense\n"
+                "mass. \"answer row\": the last prompt query block (the routes' default target); \"generated rows\":\n"
+                "the rows of the generated tokens, which produce the answer's later digits. Counts are (prompt, layer,\n"
+                "head) at the answer row, (prompt, layer, head, row) over generated rows.\n\n");
+    std::printf("| rule | length | K | prompts | sparse retrieved | dense retrieved | mean sparsity | needle heads kept, answer row "
+                "| kept, generated rows |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|\n");
     for (core::ScoreRule rule : rules) {
         const std::string name(core::scoreRuleName(rule));
         core::TraceRequest base;
@@ -208,7 +230,7 @@ void partA(const Options& o, const std::vector<core::ScoreRule>& rules, const st
         const core::NiahTable table = runSweep(o, name, base, ks);
         for (std::int64_t length : core::parseNiahLengths(o.lengths)) {
             for (int k : ks) {
-                int prompts = 0, sparseOk = 0, denseOk = 0, heads = 0, kept = 0;
+                int prompts = 0, sparseOk = 0, denseOk = 0, heads = 0, kept = 0, genHeads = 0, genKept = 0;
                 double sparsity = 0;
                 for (const auto& c : table.cells()) {
                     if (c.cell.length != length || c.cell.k != k) continue;
@@ -217,18 +239,24 @@ void partA(const Options& o, const std::vector<core::ScoreRule>& rules, const st
                     denseOk += c.denseRetrieved.value_or(false) ? 1 : 0;
                     sparsity += c.sparsity;
                     const auto t = core::TraceFile::open((shardDirOf(o, name, c.cell.index) / c.tracePath).string());
-                    const std::vector<double>& mass = readers.at({c.cell.length, c.cell.depth});
+                    const std::vector<NeedleRead>& reads = readers.at({c.cell.length, c.cell.depth});
+                    const std::vector<std::int64_t> rows = answerRows(*t);
+                    if (reads.size() != static_cast<std::size_t>(t->layers() * t->heads()) * rows.size())
+                        throw ArgumentError("the dense and sparse traces of a prompt generated different token counts");
+                    std::size_t at = 0;
                     for (int l = 0; l < t->layers(); ++l)
-                        for (int h = 0; h < t->heads(); ++h) {
-                            if (mass[static_cast<std::size_t>(l * t->heads() + h)] < 0.3) continue;
-                            ++heads;
-                            kept += keepsEveryNeedleBlock(*t, l, h) ? 1 : 0;
-                        }
+                        for (int h = 0; h < t->heads(); ++h)
+                            for (std::size_t i = 0; i < rows.size(); ++i, ++at) {
+                                if (reads[at].mass < 0.3) continue;
+                                const bool holds = keepsBlock(*t, l, h, rows[i], reads[at].heaviestBlock);
+                                (i == 0 ? heads : genHeads) += 1;
+                                (i == 0 ? kept : genKept) += holds ? 1 : 0;
+                            }
                 }
                 if (prompts == 0) continue;
-                std::printf("| %s | %lld | %d | %d | %d (%.0f%%) | %d (%.0f%%) | %.3f | %d of %d |\n", name.c_str(),
+                std::printf("| %s | %lld | %d | %d | %d (%.0f%%) | %d (%.0f%%) | %.3f | %d of %d | %d of %d |\n", name.c_str(),
                             static_cast<long long>(length), k, prompts, sparseOk, 100.0 * sparseOk / prompts, denseOk,
-                            100.0 * denseOk / prompts, sparsity / prompts, kept, heads);
+                            100.0 * denseOk / prompts, sparsity / prompts, kept, heads, genKept, genHeads);
             }
         }
     }
