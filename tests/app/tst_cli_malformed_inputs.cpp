@@ -68,6 +68,17 @@ private slots:
         QTest::newRow("token id beyond int32") << (QStringList{"trace", "--model", m_llama, "--token-ids", wide} + common)
                                                << wide + ": token id 4294967297 is out of range";
 
+        // The score rule: --representative is the old name of --score; both only when they agree.
+        const QString ids = idsFile("rule.json", 8);
+        QTest::newRow("unknown score rule") << (QStringList{"trace", "--model", m_llama, "--token-ids", ids, "--score", "middle"} + common)
+                                            << "score rule must be \"centre\", \"first\" or \"bound\", not \"middle\"";
+        QTest::newRow("score and representative disagree")
+            << (QStringList{"search-k", "--model", m_llama, "--token-ids", ids, "--score", "bound", "--representative", "centre"} + common)
+            << "--score bound and --representative centre name different rules; give one (--representative is the old name of --score)";
+        QTest::newRow("unknown score rule in a sweep")
+            << QStringList{"niah", "--model", m_llama, "--lengths", "100", "--depths", "50", "--k", "4", "--score", "first-ish",
+                           "--out", m_tmp.filePath("sweep")}
+            << "score rule must be \"centre\", \"first\" or \"bound\", not \"first-ish\"";
         const QStringList eightTokens = {"trace", "--model", m_llama, "--token-ids", idsFile("eight.json", 8), "--check-tokens", "0"};
         QTest::newRow("reference backend on CUDA")
             << (eightTokens + QStringList{"--device", "cuda", "--backend", "reference", "-o", out})

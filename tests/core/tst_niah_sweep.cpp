@@ -6,6 +6,8 @@
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/niah_sweep.h"
 
+#include <nlohmann/json.hpp>
+
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -185,6 +187,50 @@ private slots:
                                                              [&second](const NiahCellKey& c, const NiahPrompt& p, std::stop_token s) {
                                                                  return second(c, p, s);
                                                              }));
+    }
+
+    // Cells traced with one score rule never join a table of another: resume and merge refuse
+    // with a message naming both rules. A table written before trace format 2 (params
+    // "representative") reads as the same rule under its new name, and resumes.
+    void anotherScoreRuleIsRefusedNamingBoth()
+    {
+        QTemporaryDir dir;
+        const std::filesystem::path out = dir.path().toStdString();
+        NiahSweepSpec centre = smallSpec();
+        centre.extra = {{"params", {{"bq", 16}, {"score", "centre"}}}};
+        NiahSweepSpec bound = centre;
+        bound.extra["params"]["score"] = "bound";
+        CountingRunner runner;
+        const auto run = [&](const NiahSweepSpec& spec) {
+            return runNiahSweep(spec, NiahShard{}, out, Haystack::noise(), countWords,
+                                [&runner](const NiahCellKey& c, const NiahPrompt& p, std::stop_token s) { return runner(c, p, s); });
+        };
+        const NiahTable first = run(centre);
+        QCOMPARE(niahScoreRule(first.spec()), std::string("centre"));
+        const auto refusal = [](const auto& f) {
+            try {
+                f();
+            } catch (const ArgumentError& e) {
+                return std::string(e.what());
+            }
+            return std::string();
+        };
+        const std::string resumed = refusal([&] { run(bound); });
+        QVERIFY2(resumed.find("\"centre\" against \"bound\"") != std::string::npos, resumed.c_str());
+        const std::string merged = refusal([&] { mergeNiahTables({first, NiahTable(bound)}); });
+        QVERIFY2(merged.find("\"centre\" against \"bound\"") != std::string::npos, merged.c_str());
+        // The same table as an older version wrote it: params.representative.
+        nlohmann::json old = first.toJson();
+        old["spec"]["extra"]["params"].erase("score");
+        old["spec"]["extra"]["params"]["representative"] = "centre";
+        {
+            std::ofstream f(out / kNiahTableJson);
+            f << old.dump();
+        }
+        QCOMPARE(niahScoreRule(NiahTable::readJson(out / kNiahTableJson).spec()), std::string("centre"));
+        const int before = runner.calls;
+        QCOMPARE(run(centre).cells().size(), std::size_t(12));
+        QCOMPARE(runner.calls, before); // every cell was already there
     }
 
     void csvRoundTrip()

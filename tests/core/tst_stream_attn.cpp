@@ -336,6 +336,75 @@ private slots:
 
     // Spec section 3: with bq = bk = 4 and K = 2 (S = 4, W = 8), a 400-token prompt keeps under
     // half of its causal (query, key) pairs.
+    // The bound rule's sparse table: every range's envelope equals the brute-force channel-wise
+    // min and max of its keys (the last block partial), and the bound is at least every dot
+    // product of the query with a key inside.
+    void envelopeTableMatchesBruteForce()
+    {
+        const int bk = 3, D = 5;
+        Problem pr = randomProblem(2, 2, 41, D, makeParams(3, bk, 2, 3, 3), 7); // 14 blocks, last holds 2 keys
+        for (int kvh = 0; kvh < 2; ++kvh) {
+            const BlockEnvelopeTable table(pr.in, kvh, bk);
+            QCOMPARE(table.blocks(), 14);
+            QCOMPARE(table.levels(), 4); // 1, 2, 4, 8 blocks
+            std::vector<double> lo(D), hi(D);
+            for (int first = 0; first < 14; ++first) {
+                for (int count = 1; first + count <= 14; ++count) {
+                    table.envelope(first, count, lo, hi);
+                    for (int d = 0; d < D; ++d) {
+                        double mn = INFINITY, mx = -INFINITY;
+                        for (std::int64_t t = first * bk; t < std::min<std::int64_t>((first + count) * bk, 41); ++t) {
+                            const double x = pr.k[static_cast<std::size_t>((kvh * 41 + t) * D + d)];
+                            mn = std::min(mn, x);
+                            mx = std::max(mx, x);
+                        }
+                        QCOMPARE(lo[static_cast<std::size_t>(d)], mn);
+                        QCOMPARE(hi[static_cast<std::size_t>(d)], mx);
+                    }
+                    const float* q0 = pr.q.data() + static_cast<std::size_t>(kvh * 41 * D); // head kvh, query 0
+                    const double b = table.bound(q0, first, count);
+                    for (std::int64_t t = first * bk; t < std::min<std::int64_t>((first + count) * bk, 41); ++t) {
+                        double dotted = 0;
+                        for (int d = 0; d < D; ++d)
+                            dotted += double(q0[d]) * double(pr.k[static_cast<std::size_t>((kvh * 41 + t) * D + d)]);
+                        QVERIFY(b >= dotted - 1e-12);
+                    }
+                }
+            }
+        }
+        QVERIFY(errorOf([&] { BlockEnvelopeTable(pr.in, 0, bk).envelope(13, 2, {}, {}); }).contains("out of bounds"));
+    }
+
+    // A one-block node that passes a round unchanged keeps its score: the needle fixture's row
+    // 11 (K = 2, 11 blocks) needs 4 + 4 + 2 scorings, not 4 + 4 + 3 (block 2, or block 8 for
+    // centre, passes round 3 unchanged), for every rule. Masks stay what the fixtures say.
+    void aPassingNodeKeepsItsScore_data()
+    {
+        QTest::addColumn<int>("rule");
+        QTest::newRow("centre") << int(ScoreRule::Centre);
+        QTest::newRow("first") << int(ScoreRule::First);
+        QTest::newRow("bound") << int(ScoreRule::Bound);
+    }
+    void aPassingNodeKeepsItsScore()
+    {
+        QFETCH(int, rule);
+        Problem pr;
+        pr.params = makeParams(2, 2, 2, 0, 2, 1, ScoreRule(rule));
+        pr.in.heads = pr.in.kvHeads = pr.in.headDim = 1;
+        pr.in.keys = pr.in.queries = 24;
+        pr.q.assign(24, 1.0f);
+        for (int t = 0; t < 24; ++t) pr.k.push_back(0.1f * float(t / 2));
+        pr.k[4] = 5.0f;
+        pr.v = pr.k;
+        pr.bind();
+        SearchStats stats;
+        const std::vector<int> searched = searchBlocks(pr.in, pr.params, 0, planRow(pr.in, pr.params, 11), nullptr, &stats);
+        QCOMPARE(stats.rounds, std::int64_t(3));
+        QCOMPARE(stats.childScores, std::int64_t(10));
+        // first scores [2,5) by block 2, the needle's block; centre by block 3 and loses it.
+        QCOMPARE(searched, ScoreRule(rule) == ScoreRule::Centre ? std::vector<int>({9, 10}) : std::vector<int>({2, 10}));
+    }
+
     void sparsityOf400Tokens()
     {
         const StreamParams p = test::streamParams(4, 4, 2, 4, 8);

@@ -158,6 +158,45 @@ private slots:
         QCOMPARE(readFile(regenerated), readFile(file.string()));
     }
 
+    // Format version 2 records the score rule as params.score; a version-1 file (the sample as
+    // committed before version 2) names it "representative" and opens with that rule.
+    void version1FileOpensWithItsRepresentativeAsTheRule()
+    {
+        const auto v1 = sparsetrace::test::fixturesDir() / "traces" / "sample-small-v1.sptrace";
+        QVERIFY(readFile(v1.string()).find("representative") != std::string::npos);
+        auto trace = TraceFile::open(v1.string());
+        QCOMPARE(trace->info().params.score, ScoreRule::Centre);
+        QCOMPARE(trace->info().params.toJson().at("score"), nlohmann::json("centre"));
+        QVERIFY(!trace->info().params.toJson().contains("representative"));
+        // Its masks are the version-2 sample's.
+        auto v2 = TraceFile::open((sparsetrace::test::fixturesDir() / "traces" / "sample-small.sptrace").string());
+        LayerView a = trace->layer(1), b = v2->layer(1);
+        QVERIFY(std::equal(a.index.begin(), a.index.end(), b.index.begin(), b.index.end()));
+    }
+
+    void scoreRuleRoundTrips()
+    {
+        for (ScoreRule rule : {ScoreRule::Centre, ScoreRule::First, ScoreRule::Bound}) {
+            SyntheticTraceSpec spec = smallSpec();
+            spec.params.score = rule;
+            const std::string p = path("rule.sptrace");
+            writeTraceFile(*makeSyntheticTrace(spec), p);
+            QVERIFY(readFile(p).find("\"format_version\":\"2\"") != std::string::npos);
+            QCOMPARE(TraceFile::open(p)->info().params.score, rule);
+        }
+        QCOMPARE(scoreRuleFromName("bound"), ScoreRule::Bound);
+        QCOMPARE(scoreRuleFromName("center"), ScoreRule::Centre);
+        try {
+            scoreRuleFromName("middle");
+            QFAIL("accepted an unknown rule");
+        } catch (const ArgumentError& e) {
+            QVERIFY(std::string(e.what()).find("\"centre\", \"first\" or \"bound\", not \"middle\"") != std::string::npos);
+        }
+        nlohmann::json params = smallSpec().params.toJson();
+        params["score"] = "middle";
+        QVERIFY_THROWS_EXCEPTION(FormatError, StreamParams::fromJson(params));
+    }
+
     void brokenFixtures_data()
     {
         QTest::addColumn<QString>("file");
