@@ -26,7 +26,8 @@ std::vector<std::string> parseList(const std::string& s)
     std::vector<std::string> out;
     std::stringstream in(s);
     std::string item;
-    while (std::getline(in, item, ',')) out.push_back(item);
+    while (std::getline(in, item, ','))
+        out.push_back(item);
     return out;
 }
 
@@ -45,13 +46,18 @@ int main(int argc, char** argv)
     int threads = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
-        if (a == "--model") model = argv[i + 1];
-        else if (a == "--lengths") lengths = argv[i + 1];
-        else if (a == "--rules") rules = argv[i + 1];
-        else if (a == "--threads") threads = std::stoi(argv[i + 1]);
+        if (a == "--model")
+            model = argv[i + 1];
+        else if (a == "--lengths")
+            lengths = argv[i + 1];
+        else if (a == "--rules")
+            rules = argv[i + 1];
+        else if (a == "--threads")
+            threads = std::stoi(argv[i + 1]);
         else {
-            std::fprintf(stderr, "usage: bench_cpu_stream_attn [--model DIR] [--lengths 1024,4096] [--rules centre,first,bound] "
-                                 "[--threads N]\n");
+            std::fprintf(
+                stderr, "usage: bench_cpu_stream_attn [--model DIR] [--lengths 1024,4096] [--rules centre,first,bound] "
+                        "[--threads N]\n");
             return 2;
         }
     }
@@ -63,20 +69,24 @@ int main(int argc, char** argv)
             kvHeads = c.kvHeads;
             headDim = c.headDim;
         }
-        std::printf("one attention call: H=%d Hkv=%d D=%d, default parameters (bq=bk=32, K=16, S=32, W=64), Eigen threads %s\n",
-                    heads, kvHeads, headDim, threads > 0 ? std::to_string(threads).c_str() : "auto");
-        std::printf("%-6s %-7s | %-22s | %-22s | %-22s | %s\n", "T", "rule", "estimation ref/eigen s", "attention ref/eigen s",
-                    "fidelity ref/eigen s", "same rows");
+        std::printf(
+            "one attention call: H=%d Hkv=%d D=%d, default parameters (bq=bk=32, K=16, S=32, W=64), Eigen threads %s\n",
+            heads, kvHeads, headDim, threads > 0 ? std::to_string(threads).c_str() : "auto");
+        std::printf("%-6s %-7s | %-22s | %-22s | %-22s | %s\n", "T", "rule", "estimation ref/eigen s",
+                    "attention ref/eigen s", "fidelity ref/eigen s", "same rows");
         for (const std::string& length : parseList(lengths)) {
             const std::int64_t T = std::stoll(length);
-            std::vector<float> q(static_cast<std::size_t>(heads * T * headDim)); // [H, T, D] float32
+            std::vector<float> q(static_cast<std::size_t>(heads * T * headDim));   // [H, T, D] float32
             std::vector<float> k(static_cast<std::size_t>(kvHeads * T * headDim)); // [Hkv, T, D] float32
             std::vector<float> v(k.size());                                        // [Hkv, T, D] float32
             std::mt19937 rng(static_cast<unsigned>(T));
             std::normal_distribution<float> normal;
-            for (float& x : q) x = 2 * normal(rng);
-            for (float& x : k) x = normal(rng);
-            for (float& x : v) x = normal(rng);
+            for (float& x : q)
+                x = 2 * normal(rng);
+            for (float& x : k)
+                x = normal(rng);
+            for (float& x : v)
+                x = normal(rng);
             core::AttentionInputs in;
             in.heads = heads;
             in.kvHeads = kvHeads;
@@ -104,8 +114,8 @@ int main(int argc, char** argv)
                                        refIndex.begin() + static_cast<std::ptrdiff_t>((r + 1) * kp),
                                        eigenIndex.begin() + static_cast<std::ptrdiff_t>(r * kp));
                 std::printf("%-6lld %-7s | %8.4f %7.4f %5.1fx | %8.4f %7.4f %5.1fx | %8.3f %7.4f %5.1fx | %zu/%zu\n",
-                            static_cast<long long>(T), rule.c_str(), estRef, estEigen, estRef / estEigen, attRef, attEigen,
-                            attRef / attEigen, fidRef, fidEigen, fidRef / fidEigen, same, rows);
+                            static_cast<long long>(T), rule.c_str(), estRef, estEigen, estRef / estEigen, attRef,
+                            attEigen, attRef / attEigen, fidRef, fidEigen, fidRef / fidEigen, same, rows);
                 std::fflush(stdout);
             }
         }

@@ -342,7 +342,7 @@ private slots:
     void envelopeTableMatchesBruteForce()
     {
         const int bk = 3, D = 5;
-        Problem pr = randomProblem(2, 2, 41, D, makeParams(3, bk, 2, 3, 3), 7); // 14 blocks, last holds 2 keys
+        Problem pr = randomProblem(2, 2, 41, D, test::streamParams(3, bk, 2, 3, 3), 7); // 14 blocks, last holds 2 keys
         for (int kvh = 0; kvh < 2; ++kvh) {
             const BlockEnvelopeTable table(pr.in, kvh, bk);
             QCOMPARE(table.blocks(), 14);
@@ -389,7 +389,7 @@ private slots:
     {
         QFETCH(int, rule);
         Problem pr;
-        pr.params = makeParams(2, 2, 2, 0, 2, 1, ScoreRule(rule));
+        pr.params = test::streamParams(2, 2, 2, 0, 2, 1, ScoreRule(rule));
         pr.in.heads = pr.in.kvHeads = pr.in.headDim = 1;
         pr.in.keys = pr.in.queries = 24;
         pr.q.assign(24, 1.0f);

@@ -61,16 +61,20 @@ void makeProblem(Problem& pr, const Shape& s, const StreamParams& p, unsigned se
     pr.k.resize(static_cast<std::size_t>(s.kvHeads * s.keys * s.headDim));
     pr.v.resize(pr.k.size());
     // Scaled by 2: sharper softmaxes than unit Gaussians give, as trained models have.
-    for (float& x : pr.q) x = 2 * normal(rng);
-    for (float& x : pr.k) x = normal(rng);
-    for (float& x : pr.v) x = normal(rng);
+    for (float& x : pr.q)
+        x = 2 * normal(rng);
+    for (float& x : pr.k)
+        x = normal(rng);
+    for (float& x : pr.v)
+        x = normal(rng);
     pr.bind();
 }
 
 double dot(const float* a, const float* b, int n)
 {
     double s = 0;
-    for (int d = 0; d < n; ++d) s += double(a[d]) * double(b[d]);
+    for (int d = 0; d < n; ++d)
+        s += double(a[d]) * double(b[d]);
     return s;
 }
 
@@ -88,13 +92,16 @@ double childScore(const AttentionInputs& in, const StreamParams& p, int head, co
     const int D = in.headDim;
     double best = -INFINITY;
     if (p.score == ScoreRule::Bound) {
-        for (std::int64_t j : js) best = std::max(best, table.bound(in.q.data() + (head * in.queries + j - in.queryOffset) * D, start, length));
+        for (std::int64_t j : js)
+            best =
+                std::max(best, table.bound(in.q.data() + (head * in.queries + j - in.queryOffset) * D, start, length));
         return best;
     }
     const int rep = p.score == ScoreRule::Centre ? start + length / 2 : start;
     const int kvh = head / (in.heads / in.kvHeads);
     for (std::int64_t j : js)
-        for (std::int64_t t = std::int64_t(rep) * p.bk; t < std::min<std::int64_t>(std::int64_t(rep + 1) * p.bk, in.keys); ++t)
+        for (std::int64_t t = std::int64_t(rep) * p.bk;
+             t < std::min<std::int64_t>(std::int64_t(rep + 1) * p.bk, in.keys); ++t)
             if (t <= j && (in.slidingWindow <= 0 || t > j - in.slidingWindow))
                 best = std::max(best, dot(in.q.data() + (head * in.queries + j - in.queryOffset) * D,
                                           in.k.data() + (kvh * in.keys + t) * D, D));
@@ -117,7 +124,8 @@ bool searchHasNearTie(const AttentionInputs& in, const StreamParams& p, int head
     };
     std::vector<Node> nodes;
     for (int i = 0; i < p.k; ++i) {
-        const int a = plan.rangeFirst + int(std::int64_t(n) * i / p.k), b = plan.rangeFirst + int(std::int64_t(n) * (i + 1) / p.k);
+        const int a = plan.rangeFirst + int(std::int64_t(n) * i / p.k),
+                  b = plan.rangeFirst + int(std::int64_t(n) * (i + 1) / p.k);
         nodes.push_back({a, b - a, 0, false});
     }
     bool tie = false;
@@ -141,7 +149,8 @@ bool searchHasNearTie(const AttentionInputs& in, const StreamParams& p, int head
         order.resize(std::size_t(p.k));
         std::sort(order.begin(), order.end());
         std::vector<Node> kept;
-        for (std::size_t c : order) kept.push_back(children[c]);
+        for (std::size_t c : order)
+            kept.push_back(children[c]);
         nodes = kept;
     }
     return tie;
@@ -158,11 +167,13 @@ bool massCutHasNearTie(const AttentionInputs& in, const StreamParams& p, int hea
 }
 
 // Rows of width `width` that differ between a and b.
-std::vector<std::int64_t> differingRows(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b, int width)
+std::vector<std::int64_t> differingRows(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b,
+                                        int width)
 {
     std::vector<std::int64_t> rows;
     for (std::size_t at = 0; at < a.size(); at += std::size_t(width))
-        if (!std::equal(a.begin() + std::ptrdiff_t(at), a.begin() + std::ptrdiff_t(at) + width, b.begin() + std::ptrdiff_t(at)))
+        if (!std::equal(a.begin() + std::ptrdiff_t(at), a.begin() + std::ptrdiff_t(at) + width,
+                        b.begin() + std::ptrdiff_t(at)))
             rows.push_back(std::int64_t(at) / width);
     return rows;
 }
@@ -170,7 +181,8 @@ std::vector<std::int64_t> differingRows(const std::vector<std::int32_t>& a, cons
 double worstMassDiff(const std::vector<float>& a, const std::vector<float>& b)
 {
     double w = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) w = std::max(w, std::abs(double(a[i]) - double(b[i])));
+    for (std::size_t i = 0; i < a.size(); ++i)
+        w = std::max(w, std::abs(double(a[i]) - double(b[i])));
     return w;
 }
 
@@ -179,14 +191,16 @@ double outputExcess(const std::vector<float>& got, const std::vector<float>& wan
 {
     double worst = -1;
     for (std::size_t i = 0; i < got.size(); ++i)
-        worst = std::max(worst, std::abs(double(got[i]) - double(want[i])) - (kOutAtol + kOutRtol * std::abs(double(want[i]))));
+        worst = std::max(worst, std::abs(double(got[i]) - double(want[i])) -
+                                    (kOutAtol + kOutRtol * std::abs(double(want[i]))));
     return worst;
 }
 
 QString rowsText(const std::vector<std::int64_t>& rows)
 {
     QStringList s;
-    for (std::int64_t r : rows) s << QString::number(r);
+    for (std::int64_t r : rows)
+        s << QString::number(r);
     return s.join(QLatin1Char(' '));
 }
 
@@ -226,7 +240,8 @@ class TstStreamAttnCpu : public QObject {
                      qPrintable(what + QStringLiteral(": head %1 row %2 differs from the reference without a near-tie")
                                            .arg(hr / R)
                                            .arg(hr % R)));
-        if (!differ.empty()) qInfo("%s: near-tie rows (head*R + row): %s", qPrintable(what), qPrintable(rowsText(differ)));
+        if (!differ.empty())
+            qInfo("%s: near-tie rows (head*R + row): %s", qPrintable(what), qPrintable(rowsText(differ)));
     }
 
 private slots:
@@ -241,8 +256,9 @@ private slots:
         QVERIFY(paths.size() >= 5);
         for (const auto& path : paths)
             for (int rule : {-1, int(ScoreRule::Centre), int(ScoreRule::First), int(ScoreRule::Bound)}) {
-                const std::string name = std::filesystem::path(path).stem().string() + " " +
-                                         (rule < 0 ? std::string("as written") : std::string(core::scoreRuleName(ScoreRule(rule))));
+                const std::string name =
+                    std::filesystem::path(path).stem().string() + " " +
+                    (rule < 0 ? std::string("as written") : std::string(core::scoreRuleName(ScoreRule(rule))));
                 QTest::newRow(name.c_str()) << QString::fromStdString(path) << rule;
             }
     }
@@ -262,9 +278,12 @@ private slots:
             for (const auto& e : j.at("expected")) {
                 const int h = e.at("head"), r = e.at("row");
                 const auto want = e.at("index").get<std::vector<std::int32_t>>();
-                const std::vector<std::int32_t> got(index.begin() + (h * R + r) * kp, index.begin() + (h * R + r + 1) * kp);
-                QVERIFY2(got == want, qPrintable(QStringLiteral("head %1 row %2: got %3").arg(h).arg(r).arg(
-                                          QString::fromStdString(nlohmann::json(got).dump()))));
+                const std::vector<std::int32_t> got(index.begin() + (h * R + r) * kp,
+                                                    index.begin() + (h * R + r + 1) * kp);
+                QVERIFY2(got == want, qPrintable(QStringLiteral("head %1 row %2: got %3")
+                                                     .arg(h)
+                                                     .arg(r)
+                                                     .arg(QString::fromStdString(nlohmann::json(got).dump()))));
             }
         }
         // Fixtures are small integers: float32 is exact there, so every row equals the reference's.
@@ -291,27 +310,30 @@ private slots:
             int bq, bk, k, sinks, window, stride;
         };
         const Row rows[] = {
-            // name                                  H Hkv    T   Tq   D   sw  bq  bk   K   S   W  sq
-            {"T=1",                                  1,  1,    1,  -1,  8,   0, 16, 16,  4, 16, 32, 1},
-            {"T=37 (not a multiple of bq), gqa 2",   4,  2,   37,  -1,  8,   0,  8,  8,  2,  8, 16, 1},
-            {"gqa 1, T=300",                         3,  3,  300,  -1, 16,   0, 16, 16,  4, 16, 32, 1},
-            {"gqa 2, T=517, bq != bk",               4,  2,  517,  -1, 32,   0, 32, 16,  5, 32, 64, 1},
-            {"gqa 6, T=400",                         6,  1,  400,  -1, 32,   0,  8,  8,  6,  8, 16, 1},
-            {"bq=64 bk=16: keys after a query",      2,  1,  400,  -1, 16,   0, 64, 16,  4, 16, 16, 1},
-            {"stride 2",                             6,  2,  500,  -1, 32,   0, 16, 16,  4, 16, 32, 2},
-            {"stride 3, T=301",                      2,  1,  301,  -1, 16,   0, 16, 16,  3, 16, 32, 3},
-            {"sliding window 200",                   4,  2,  600,  -1, 32, 200, 16, 16,  4, 16, 32, 1},
-            {"sliding window 50, bq=32 bk=8",        2,  2,  300,  -1, 16,  50, 32,  8,  3,  8,  8, 1},
-            {"decode step",                          4,  2,  777,   1, 32,   0, 16, 16,  6, 16, 32, 4},
-            {"decode step, sliding window",          4,  2,  777,   1, 32, 256, 16, 16,  6, 16, 32, 1},
-            {"chunk of 100 queries at 333",          2,  1,  433, 100, 32,   0, 16, 16,  4, 16, 32, 1},
-            {"defaults, T=2000",                     2,  1, 2000,  -1, 32,   0, 32, 32, 16, 32, 64, 1},
+            // clang-format off
+            // name                                  H  Hkv      T    Tq    D    sw   bq   bk    K    S    W  sq
+            {"T=1",                                  1,   1,     1,   -1,   8,    0,  16,  16,   4,  16,  32,  1},
+            {"T=37 (not a multiple of bq), gqa 2",   4,   2,    37,   -1,   8,    0,   8,   8,   2,   8,  16,  1},
+            {"gqa 1, T=300",                         3,   3,   300,   -1,  16,    0,  16,  16,   4,  16,  32,  1},
+            {"gqa 2, T=517, bq != bk",               4,   2,   517,   -1,  32,    0,  32,  16,   5,  32,  64,  1},
+            {"gqa 6, T=400",                         6,   1,   400,   -1,  32,    0,   8,   8,   6,   8,  16,  1},
+            {"bq=64 bk=16: keys after a query",      2,   1,   400,   -1,  16,    0,  64,  16,   4,  16,  16,  1},
+            {"stride 2",                             6,   2,   500,   -1,  32,    0,  16,  16,   4,  16,  32,  2},
+            {"stride 3, T=301",                      2,   1,   301,   -1,  16,    0,  16,  16,   3,  16,  32,  3},
+            {"sliding window 200",                   4,   2,   600,   -1,  32,  200,  16,  16,   4,  16,  32,  1},
+            {"sliding window 50, bq=32 bk=8",        2,   2,   300,   -1,  16,   50,  32,   8,   3,   8,   8,  1},
+            {"decode step",                          4,   2,   777,    1,  32,    0,  16,  16,   6,  16,  32,  4},
+            {"decode step, sliding window",          4,   2,   777,    1,  32,  256,  16,  16,   6,  16,  32,  1},
+            {"chunk of 100 queries at 333",          2,   1,   433,  100,  32,    0,  16,  16,   4,  16,  32,  1},
+            {"defaults, T=2000",                     2,   1,  2000,   -1,  32,    0,  32,  32,  16,  32,  64,  1},
+            // clang-format on
         };
         for (const Row& r : rows)
             for (ScoreRule rule : {ScoreRule::Centre, ScoreRule::First, ScoreRule::Bound}) {
                 const std::string name = std::string(r.name) + ", " + std::string(core::scoreRuleName(rule));
-                QTest::newRow(name.c_str()) << r.heads << r.kvHeads << r.keys << r.queries << r.headDim << r.slidingWindow
-                                            << test::streamParams(r.bq, r.bk, r.k, r.sinks, r.window, r.stride, rule);
+                QTest::newRow(name.c_str())
+                    << r.heads << r.kvHeads << r.keys << r.queries << r.headDim << r.slidingWindow
+                    << test::streamParams(r.bq, r.bk, r.k, r.sinks, r.window, r.stride, rule);
             }
     }
     // Random problems: mask, sparse attention, fidelity and a dense layer against the reference.
@@ -337,10 +359,12 @@ private slots:
 
         // Attention over one mask (the backend's), so that near-tie rows are compared too.
         const core::StreamAttnResult ref = core::attendWithMask(pr.in, params, got.index);
-        QVERIFY2(worstMassDiff(got.mass, ref.mass) <= kMassTol, qPrintable(QStringLiteral("mass off by %1").arg(worstMassDiff(got.mass, ref.mass))));
+        QVERIFY2(worstMassDiff(got.mass, ref.mass) <= kMassTol,
+                 qPrintable(QStringLiteral("mass off by %1").arg(worstMassDiff(got.mass, ref.mass))));
         QVERIFY2(outputExcess(got.output, ref.output) <= 0, "outputs as the reference's");
         for (std::size_t at = 0; at < got.mass.size(); at += std::size_t(kp)) { // rows of a sparse layer sum to 1
-            const double sum = std::accumulate(got.mass.begin() + std::ptrdiff_t(at), got.mass.begin() + std::ptrdiff_t(at) + kp, 0.0);
+            const double sum =
+                std::accumulate(got.mass.begin() + std::ptrdiff_t(at), got.mass.begin() + std::ptrdiff_t(at) + kp, 0.0);
             QVERIFY2(std::abs(sum - 1.0) < 1e-5, qPrintable(QStringLiteral("row mass sums to %1").arg(sum)));
         }
 
@@ -366,7 +390,8 @@ private slots:
         for (std::int64_t hr : denseDiffer)
             QVERIFY2(massCutHasNearTie(pr.in, params, int(hr / R), hr % R, kp),
                      qPrintable(QStringLiteral("dense row %1 differs without a near-tie").arg(hr)));
-        QVERIFY2(worstMassDiffOnEqualRows(dg.index, dg.mass, dw.index, dw.mass, kp) <= kMassTol, "dense masses as the reference's");
+        QVERIFY2(worstMassDiffOnEqualRows(dg.index, dg.mass, dw.index, dw.mass, kp) <= kMassTol,
+                 "dense masses as the reference's");
     }
 
     // Every index row compared above: at least 99.9% identical to the reference.
@@ -391,7 +416,8 @@ private slots:
         QFETCH(int, rule);
         QFETCH(int, slidingWindow);
         Problem pr;
-        makeProblem(pr, {6, 2, 32, 700, -1, slidingWindow}, test::streamParams(16, 16, 6, 16, 32, 1, ScoreRule(rule)), 99);
+        makeProblem(pr, {6, 2, 32, 700, -1, slidingWindow}, test::streamParams(16, 16, 6, 16, 32, 1, ScoreRule(rule)),
+                    99);
         const core::StreamAttnResult a = gpu::cpu::streamAttention(pr.in, pr.params, 2);
         const core::FidelityResult fa = gpu::cpu::measureFidelity(pr.in, pr.params, a.index, 2);
         const core::StreamAttnResult da = gpu::cpu::denseAttention(pr.in, pr.params, 2);
@@ -420,7 +446,8 @@ private slots:
         const std::int64_t needle = 18 * 32 + 3, lastRow = 1024 / 32 - 1;
         for (int d = 0; d < 16; ++d) {
             float sum = 0;
-            for (std::int64_t i = lastRow * 32; i < 1024; ++i) sum += pr.q[std::size_t(i * 16 + d)];
+            for (std::int64_t i = lastRow * 32; i < 1024; ++i)
+                sum += pr.q[std::size_t(i * 16 + d)];
             pr.k[std::size_t(needle * 16 + d)] = sum;
         }
         const int kp = pr.params.kPrime();
@@ -430,7 +457,6 @@ private slots:
         const std::vector<std::int32_t> bound = rowOf(gpu::cpu::estimateMask(pr.in, pr.params));
         QVERIFY(std::find(bound.begin(), bound.end(), 18) != bound.end());
         QCOMPARE(bound, rowOf(core::estimateMask(pr.in, pr.params)));
-
     }
 
     void badInputGivesTheReferenceMessage()
@@ -452,7 +478,8 @@ private slots:
         QCOMPARE(messageOf([&] { gpu::cpu::attendWithMask(pr.in, pr.params, index); }), want);
         QCOMPARE(messageOf([&] { gpu::cpu::measureFidelity(pr.in, pr.params, index); }), want);
         index.pop_back();
-        QVERIFY(messageOf([&] { gpu::cpu::attendWithMask(pr.in, pr.params, index); }).find("[H, R, K']") != std::string::npos);
+        QVERIFY(messageOf([&] { gpu::cpu::attendWithMask(pr.in, pr.params, index); }).find("[H, R, K']") !=
+                std::string::npos);
         pr.in.kvHeads = 3; // 2 query heads over 3 KV heads
         QCOMPARE(messageOf([&] { gpu::cpu::estimateMask(pr.in, pr.params); }),
                  messageOf([&] { core::estimateMask(pr.in, pr.params); }));

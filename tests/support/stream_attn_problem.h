@@ -58,7 +58,8 @@ inline StreamAttnProblem fixtureProblem(const nlohmann::json& j)
     pr.q = j.at("q").get<std::vector<float>>();
     pr.k = j.at("k").get<std::vector<float>>();
     pr.v.resize(pr.k.size());
-    for (std::size_t i = 0; i < pr.v.size(); ++i) pr.v[i] = static_cast<float>(std::sin(0.7 * double(i) + 0.3));
+    for (std::size_t i = 0; i < pr.v.size(); ++i)
+        pr.v[i] = static_cast<float>(std::sin(0.7 * double(i) + 0.3));
     pr.bind();
     return pr;
 }

@@ -82,23 +82,24 @@ std::int64_t hostAvailableBytes()
     return 0;
 }
 
-// Sustained FLOP/s of the time estimate. CUDA: bf16 on an H100, everything. CPU (fp32, measured
-// on the project's 2-core box with `bench_tracer --device cpu` and `bench_cpu_stream_attn`, issue
-// 22): libtorch's matrix products on Debian's reference BLAS (the model, the dense reference's
-// attention), and Stream-Attn per backend: the Eigen backend's search and block-sparse attention
-// and its fidelity pass (bound by one exp per query and key) per thread, threads over heads; the
-// double-precision reference, one thread.
+// Sustained FLOP/s of the time estimate. CUDA: bf16 on an H100, everything. CPU (fp32; fitted to
+// `bench_tracer --device cpu` on the demo model at 4k tokens, with and without fidelity, both
+// backends, on the project's 2-core box, issue 22): libtorch's matrix products on OpenBLAS
+// (install-deps.sh; Debian's reference BLAS is about 5x slower) for the model and the dense
+// reference's attention, and Stream-Attn per backend: the Eigen backend's search and block-sparse
+// attention, and its fidelity pass (one exp per query and key), per thread with threads over
+// heads; the double-precision reference on one thread.
 constexpr double kCudaRate = 2.0e14;
-constexpr double kTorchCpuRate = 2.0e9;
+constexpr double kTorchCpuRate = 1.0e10;
 struct StreamAttnCpuRates {
     double stream;   // mask search and block-sparse attention
     double fidelity; // the dense pass of fidelity
 };
 StreamAttnCpuRates streamAttnCpuRates(core::CpuBackend backend, int heads)
 {
-    if (backend == core::CpuBackend::Reference) return {1.5e9, 1.0e9};
+    if (backend == core::CpuBackend::Reference) return {1.3e9, 1.4e9};
     const double threads = std::min<double>(heads, std::max(1u, std::thread::hardware_concurrency()));
-    return {1.5e10 * threads, 1.0e10 * threads};
+    return {1.0e10 * threads, 4.0e9 * threads};
 }
 
 bool isOutOfMemory(const std::exception& e)

@@ -26,7 +26,10 @@ const float* keyRows(const core::AttentionInputs& in, std::span<const float> kv,
 }
 
 // Keys [first, end) of block b.
-std::int64_t blockFirstKey(int b, int bk) { return static_cast<std::int64_t>(b) * bk; }
+std::int64_t blockFirstKey(int b, int bk)
+{
+    return static_cast<std::int64_t>(b) * bk;
+}
 std::int64_t blockEndKey(const core::AttentionInputs& in, int b, int bk)
 {
     return std::min<std::int64_t>(blockFirstKey(b, bk) + bk, in.keys);
@@ -132,7 +135,8 @@ public:
             for (Eigen::Index i = 0; i < nq; ++i)
                 for (int b = tile; b < tileEnd; ++b) {
                     const Eigen::Index at = blockFirstKey(plan.visibleFirst + b, bk) - first;
-                    m_blockSum(i, b) = m_scores.row(i).segment(at, blockEndKey(m_in, plan.visibleFirst + b, bk) - first - at).sum();
+                    m_blockSum(i, b) =
+                        m_scores.row(i).segment(at, blockEndKey(m_in, plan.visibleFirst + b, bk) - first - at).sum();
                 }
             if (output) accumulate(plan, tile, tileEnd, first, end);
         }
@@ -153,9 +157,11 @@ public:
                 m_weighted(b) = w;
                 l += w;
             }
-            for (int b = 0; b < blocks; ++b) mass[static_cast<std::size_t>(b)] += m_weighted(b) / l;
+            for (int b = 0; b < blocks; ++b)
+                mass[static_cast<std::size_t>(b)] += m_weighted(b) / l;
         }
-        for (double& x : mass) x /= static_cast<double>(plan.queryCount);
+        for (double& x : mass)
+            x /= static_cast<double>(plan.queryCount);
         if (output) {
             RowMap out(output, nq, D);
             for (Eigen::Index i = 0; i < nq; ++i) {
@@ -176,7 +182,7 @@ private:
         for (Eigen::Index i = 0; i < m_scores.rows(); ++i) {
             const float tileMax = m_blockMax.row(i).segment(tile, tileEnd - tile).maxCoeff();
             const float mNew = std::max(m_runMax(i), tileMax);
-            if (mNew == kNegInf) continue; // nothing seen yet: the row's exps are all zero
+            if (mNew == kNegInf) continue;                   // nothing seen yet: the row's exps are all zero
             const float keep = std::exp(m_runMax(i) - mNew); // 0 on the first tile (runMax = -inf)
             float added = 0;
             auto row = m_scores.row(i);
@@ -225,7 +231,7 @@ void attendHead(const core::AttentionInputs& in, const core::StreamParams& p, in
     const int kvh = kvHeadOf(in, head);
     const std::int64_t R = in.rows(p);
     std::vector<int> blocks;
-    std::vector<Eigen::Index> columnOf; // [blocks + 1] first gathered column of each kept block
+    std::vector<Eigen::Index> columnOf;                      // [blocks + 1] first gathered column of each kept block
     RowMatrix keys(static_cast<Eigen::Index>(kp) * bk, D);   // [K' * bk, D] float32: gathered keys
     RowMatrix values(static_cast<Eigen::Index>(kp) * bk, D); // [K' * bk, D] float32: gathered values
     RowMatrix scores;                                        // [nq, gathered] float32, then probabilities
@@ -262,7 +268,8 @@ void attendHead(const core::AttentionInputs& in, const core::StreamParams& p, in
             row = (row.array() - (std::isfinite(m) ? m : 0.0f)).exp();
         }
         for (std::size_t s = 0; s < blocks.size(); ++s)
-            maskInvisible(in, plan, scores, columnOf[s], blockFirstKey(blocks[s], bk), blockEndKey(in, blocks[s], bk), 0.0f);
+            maskInvisible(in, plan, scores, columnOf[s], blockFirstKey(blocks[s], bk), blockEndKey(in, blocks[s], bk),
+                          0.0f);
         rowMass.setZero(static_cast<Eigen::Index>(blocks.size()));
         for (Eigen::Index i = 0; i < nq; ++i) {
             auto s = scores.row(i);
@@ -305,9 +312,11 @@ void fidelityHead(const core::AttentionInputs& in, const core::StreamParams& p, 
         rowBlocks(index + r * kp, kp, blocks);
         double sum = 0;
         for (int b : blocks)
-            if (b >= plan.visibleFirst && b <= plan.lastBlock) sum += blockMass[static_cast<std::size_t>(b - plan.visibleFirst)];
+            if (b >= plan.visibleFirst && b <= plan.lastBlock)
+                sum += blockMass[static_cast<std::size_t>(b - plan.visibleFirst)];
         captured[r] = static_cast<float>(sum);
-        writeTop(blockMass, plan.visibleFirst, static_cast<int>(blocks.size()), oracleIndex + r * kp, oracleMass + r * kp);
+        writeTop(blockMass, plan.visibleFirst, static_cast<int>(blocks.size()), oracleIndex + r * kp,
+                 oracleMass + r * kp);
     }
 }
 

@@ -12,12 +12,14 @@ EnvelopeTable::EnvelopeTable(const core::AttentionInputs& in, int kvHead, int bk
     const int D = in.headDim;
     const int blocks = keyBlockCount(in, bk);
     int levels = 1;
-    while ((std::int64_t{1} << levels) <= blocks) ++levels;
+    while ((std::int64_t{1} << levels) <= blocks)
+        ++levels;
     m_lo.resize(static_cast<std::size_t>(levels));
     m_hi.resize(m_lo.size());
     m_lo[0].resize(D, blocks);
     m_hi[0].resize(D, blocks);
-    const ConstRowMap keys(in.k.data() + static_cast<std::int64_t>(kvHead) * in.keys * D, in.keys, D); // [Tk, D] float32
+    const ConstRowMap keys(in.k.data() + static_cast<std::int64_t>(kvHead) * in.keys * D, in.keys,
+                           D); // [Tk, D] float32
     for (int b = 0; b < blocks; ++b) {
         const std::int64_t first = static_cast<std::int64_t>(b) * bk;
         const std::int64_t count = std::min<std::int64_t>(bk, in.keys - first);
@@ -38,7 +40,8 @@ EnvelopeTable::EnvelopeTable(const core::AttentionInputs& in, int kvHead, int bk
 void EnvelopeTable::envelope(int first, int count, Eigen::Ref<Eigen::VectorXf> lo, Eigen::Ref<Eigen::VectorXf> hi) const
 {
     int l = 0;
-    while ((2 << l) <= count) ++l; // 2^l <= count < 2^(l+1)
+    while ((2 << l) <= count)
+        ++l; // 2^l <= count < 2^(l+1)
     const auto li = static_cast<std::size_t>(l);
     const int second = first + count - (1 << l);
     lo = m_lo[li].col(first).cwiseMin(m_lo[li].col(second));

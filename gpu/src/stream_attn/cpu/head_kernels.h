@@ -17,8 +17,14 @@ using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::Ro
 using RowMap = Eigen::Map<RowMatrix>;
 using ConstRowMap = Eigen::Map<const RowMatrix>;
 
-inline int kvHeadOf(const core::AttentionInputs& in, int head) { return head / (in.heads / in.kvHeads); }
-inline int keyBlockCount(const core::AttentionInputs& in, int bk) { return static_cast<int>((in.keys + bk - 1) / bk); }
+inline int kvHeadOf(const core::AttentionInputs& in, int head)
+{
+    return head / (in.heads / in.kvHeads);
+}
+inline int keyBlockCount(const core::AttentionInputs& in, int bk)
+{
+    return static_cast<int>((in.keys + bk - 1) / bk);
+}
 
 // The channel-wise min and max of the keys of any range of key blocks of one KV head (the bound
 // rule, spec section 2), as core::BlockEnvelopeTable but in Eigen arrays: level l holds, column i,

@@ -41,7 +41,8 @@ public:
         const int n = plan.rangeEnd - plan.rangeFirst;
         const int K = m_p.k;
         if (n <= K) {
-            for (int b = plan.rangeFirst; b < plan.rangeEnd; ++b) searched.push_back(b);
+            for (int b = plan.rangeFirst; b < plan.rangeEnd; ++b)
+                searched.push_back(b);
             return;
         }
         prepareQueries(plan);
@@ -69,9 +70,11 @@ public:
             m_order.resize(static_cast<std::size_t>(K));
             std::sort(m_order.begin(), m_order.end()); // back to ascending block order
             m_nodes.clear();
-            for (std::size_t c : m_order) m_nodes.push_back(m_children[c]);
+            for (std::size_t c : m_order)
+                m_nodes.push_back(m_children[c]);
         }
-        for (const Node& node : m_nodes) searched.push_back(node.start);
+        for (const Node& node : m_nodes)
+            searched.push_back(node.start);
     }
 
 private:
@@ -84,10 +87,11 @@ private:
         const auto nq = static_cast<Eigen::Index>(m_positions.size());
         m_queries.resize(nq, D);
         for (Eigen::Index u = 0; u < nq; ++u)
-            m_queries.row(u) = ConstRowMap(m_in.q.data() + (static_cast<std::int64_t>(m_head) * m_in.queries +
-                                                            m_positions[static_cast<std::size_t>(u)] - m_in.queryOffset) *
-                                                               D,
-                                           1, D);
+            m_queries.row(u) =
+                ConstRowMap(m_in.q.data() + (static_cast<std::int64_t>(m_head) * m_in.queries +
+                                             m_positions[static_cast<std::size_t>(u)] - m_in.queryOffset) *
+                                                D,
+                            1, D);
         if (m_p.score == core::ScoreRule::Bound) {
             m_positive = m_queries.cwiseMax(0.0f);
             m_negative = m_queries.cwiseMin(0.0f);
@@ -151,7 +155,9 @@ private:
                 const std::int64_t from = std::max(first, sw > 0 ? j - sw + 1 : first);
                 const std::int64_t to = std::min(last, j);
                 if (from > to) continue;
-                best = std::max(best, m_scores.row(static_cast<Eigen::Index>(u)).segment(col + from - first, to - from + 1).maxCoeff());
+                best = std::max(
+                    best,
+                    m_scores.row(static_cast<Eigen::Index>(u)).segment(col + from - first, to - from + 1).maxCoeff());
             }
             memo = best;
         }
@@ -187,7 +193,7 @@ private:
     int m_head;
     const EnvelopeTable* m_table;
     int m_kvh;
-    std::vector<float> m_memo; // [blocks] float32: representative scores of the current row (NaN = not yet)
+    std::vector<float> m_memo;             // [blocks] float32: representative scores of the current row (NaN = not yet)
     std::vector<std::int64_t> m_positions; // [nq] positions of the scoring queries
     RowMatrix m_queries, m_positive, m_negative; // [nq, D] float32
     std::vector<int> m_reps;                     // representative blocks to score this round, ascending
@@ -212,8 +218,10 @@ void searchHead(const core::AttentionInputs& in, const core::StreamParams& p, in
     for (std::int64_t r = 0; r < R; ++r) {
         const core::RowPlan plan = core::planRow(in, p, r);
         rowSearch.search(plan, kept);
-        for (int b = plan.sinkFirst; b < plan.sinkEnd; ++b) kept.push_back(b);
-        for (int b = plan.windowFirst; b < plan.windowEnd; ++b) kept.push_back(b);
+        for (int b = plan.sinkFirst; b < plan.sinkEnd; ++b)
+            kept.push_back(b);
+        for (int b = plan.windowFirst; b < plan.windowEnd; ++b)
+            kept.push_back(b);
         std::sort(kept.begin(), kept.end());
         kept.erase(std::unique(kept.begin(), kept.end()), kept.end()); // sinks and window may overlap
         std::copy(kept.begin(), kept.begin() + std::min<std::ptrdiff_t>(kp, static_cast<std::ptrdiff_t>(kept.size())),

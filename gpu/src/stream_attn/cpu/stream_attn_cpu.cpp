@@ -8,6 +8,7 @@
 #include "sparsetrace/core/error.h"
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <string>
 #include <thread>
@@ -21,13 +22,21 @@ void require(bool ok, const std::string& what)
     if (!ok) throw ArgumentError("Stream-Attn: " + what);
 }
 
-// Runs fn(i) for i in [0, count) on min(threads, count) threads; the first exception is rethrown.
-template <class Fn> void forEachHead(int count, int threads, const Fn& fn)
+// Below this many multiply-adds a call runs on the calling thread: starting threads costs more
+// (tens of microseconds each, milliseconds on a busy machine) than they save. Decode steps and the
+// bound rule's estimation fall below it at a few thousand tokens.
+constexpr double kThreadedWork = 2e7;
+
+// Runs fn(i) for i in [0, count) on min(threads, count) threads (one when `work`, the call's
+// multiply-adds, is small); the first exception is rethrown. Each i runs whole on one thread, so
+// results do not depend on the thread count.
+template <class Fn> void forEachHead(int count, int threads, double work, const Fn& fn)
 {
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const int n = std::min(threads, count);
+    const int n = work < kThreadedWork ? 1 : std::min(threads, count);
     if (n <= 1) {
-        for (int i = 0; i < count; ++i) fn(i);
+        for (int i = 0; i < count; ++i)
+            fn(i);
         return;
     }
     std::vector<std::exception_ptr> errors(static_cast<std::size_t>(n));
@@ -36,12 +45,14 @@ template <class Fn> void forEachHead(int count, int threads, const Fn& fn)
     for (int t = 0; t < n; ++t)
         pool.emplace_back([&, t] {
             try {
-                for (int i = t; i < count; i += n) fn(i);
+                for (int i = t; i < count; i += n)
+                    fn(i);
             } catch (...) {
                 errors[static_cast<std::size_t>(t)] = std::current_exception();
             }
         });
-    for (std::thread& th : pool) th.join();
+    for (std::thread& th : pool)
+        th.join();
     for (const std::exception_ptr& e : errors)
         if (e) std::rethrow_exception(e);
 }
@@ -68,13 +79,30 @@ void checkIndex(const core::AttentionInputs& in, const core::StreamParams& p, st
     }
 }
 
+// Multiply-adds of the passes, for the choice of threads.
+double searchWork(const core::AttentionInputs& in, const core::StreamParams& p)
+{
+    const double perChild = double(p.bq) * in.headDim * (p.score == core::ScoreRule::Bound ? 1.0 : p.bk);
+    const double blocks = std::max(1.0, double(in.keys) / p.bk / p.k);
+    return double(in.heads) * double(in.rows(p)) * 2.0 * p.k * perChild * std::max(1.0, std::log2(blocks));
+}
+double attendWork(const core::AttentionInputs& in, const core::StreamParams& p)
+{
+    return 2.0 * in.heads * double(in.queries) * p.kPrime() * p.bk * in.headDim;
+}
+double denseWork(const core::AttentionInputs& in)
+{
+    return 2.0 * in.heads * double(in.queries) * double(in.keys) * in.headDim;
+}
+
 // One envelope table per KV head (bound rule), built on the head threads.
 std::vector<EnvelopeTable> envelopeTables(const core::AttentionInputs& in, const core::StreamParams& p, int threads)
 {
     std::vector<EnvelopeTable> tables;
     if (p.score != core::ScoreRule::Bound) return tables;
     tables.resize(static_cast<std::size_t>(in.kvHeads));
-    forEachHead(in.kvHeads, threads, [&](int kvh) { tables[static_cast<std::size_t>(kvh)] = EnvelopeTable(in, kvh, p.bk); });
+    forEachHead(in.kvHeads, threads, 2.0 * in.kvHeads * double(in.keys) * in.headDim,
+                [&](int kvh) { tables[static_cast<std::size_t>(kvh)] = EnvelopeTable(in, kvh, p.bk); });
     return tables;
 }
 
@@ -103,7 +131,8 @@ std::vector<std::int32_t> estimateMask(const core::AttentionInputs& in, const co
     const std::int64_t cellsPerHead = in.rows(p) * p.kPrime();
     std::vector<std::int32_t> index(static_cast<std::size_t>(in.heads * cellsPerHead), -1); // [H, R, K'] int32
     const std::vector<EnvelopeTable> tables = envelopeTables(in, p, threads);
-    forEachHead(in.heads, threads, [&](int h) { searchHead(in, p, h, tableOf(tables, in, h), index.data() + h * cellsPerHead); });
+    forEachHead(in.heads, threads, searchWork(in, p),
+                [&](int h) { searchHead(in, p, h, tableOf(tables, in, h), index.data() + h * cellsPerHead); });
     return index;
 }
 
@@ -115,7 +144,7 @@ core::StreamAttnResult attendWithMask(const core::AttentionInputs& in, const cor
     core::StreamAttnResult res = emptyResult(in, p);
     res.index.assign(index.begin(), index.end());
     const std::int64_t cellsPerHead = res.rows * res.kPrime;
-    forEachHead(in.heads, threads, [&](int h) {
+    forEachHead(in.heads, threads, attendWork(in, p), [&](int h) {
         attendHead(in, p, h, res.index.data() + h * cellsPerHead, res.output.data() + h * in.queries * in.headDim,
                    res.mass.data() + h * cellsPerHead);
     });
@@ -128,10 +157,11 @@ core::StreamAttnResult streamAttention(const core::AttentionInputs& in, const co
     core::StreamAttnResult res = emptyResult(in, p);
     const std::int64_t cellsPerHead = res.rows * res.kPrime;
     const std::vector<EnvelopeTable> tables = envelopeTables(in, p, threads);
-    forEachHead(in.heads, threads, [&](int h) {
+    forEachHead(in.heads, threads, searchWork(in, p) + attendWork(in, p), [&](int h) {
         std::int32_t* index = res.index.data() + h * cellsPerHead;
         searchHead(in, p, h, tableOf(tables, in, h), index);
-        attendHead(in, p, h, index, res.output.data() + h * in.queries * in.headDim, res.mass.data() + h * cellsPerHead);
+        attendHead(in, p, h, index, res.output.data() + h * in.queries * in.headDim,
+                   res.mass.data() + h * cellsPerHead);
     });
     return res;
 }
@@ -141,7 +171,7 @@ core::StreamAttnResult denseAttention(const core::AttentionInputs& in, const cor
     in.validate(p);
     core::StreamAttnResult res = emptyResult(in, p);
     const std::int64_t cellsPerHead = res.rows * res.kPrime;
-    forEachHead(in.heads, threads, [&](int h) {
+    forEachHead(in.heads, threads, denseWork(in), [&](int h) {
         denseHead(in, p, h, res.output.data() + h * in.queries * in.headDim, res.index.data() + h * cellsPerHead,
                   res.mass.data() + h * cellsPerHead);
     });
@@ -159,7 +189,7 @@ core::FidelityResult measureFidelity(const core::AttentionInputs& in, const core
     f.captured.assign(static_cast<std::size_t>(in.heads * R), 0.0f);
     f.oracleIndex.assign(index.size(), -1);
     f.oracleMass.assign(index.size(), 0.0f);
-    forEachHead(in.heads, threads, [&](int h) {
+    forEachHead(in.heads, threads, denseWork(in), [&](int h) {
         fidelityHead(in, p, h, index.data() + h * cellsPerHead, f.captured.data() + h * R,
                      f.oracleIndex.data() + h * cellsPerHead, f.oracleMass.data() + h * cellsPerHead);
     });
