@@ -114,7 +114,11 @@ private slots:
     {
         QFile sample(QString::fromStdString((sparsetrace::test::fixturesDir() / "traces" / "sample-small.sptrace").string()));
         QVERIFY(sample.open(QIODevice::ReadOnly));
-        const QString cut = write("cut.sptrace", sample.readAll().left(8 + 2128 + 4096));
+        const QByteArray bytes = sample.readAll();
+        // The 8-byte little-endian header length, then the JSON header: keep 4096 data bytes.
+        qint64 header = 0;
+        for (int i = 7; i >= 0; --i) header = header * 256 + static_cast<unsigned char>(bytes[i]);
+        const QString cut = write("cut.sptrace", bytes.left(8 + header + 4096));
         const auto r = sparsetrace::test::runCli({"info", cut});
         QCOMPARE(r.err, "sparsetrace: error: " + cut +
                             ": tensor layer_dense: data ends at byte 35096 but the file holds 4096 data bytes (truncated?)\n");
