@@ -10,6 +10,7 @@
 #include "sparsetrace/gpu/device.h"
 
 #include "harness_shared.h"
+#include "stream_attn_problem.h"
 
 #include <algorithm>
 #include <cmath>
@@ -28,45 +29,33 @@ struct Case {
     core::StreamParams params;
 };
 
-core::StreamParams params(int bq, int bk, int k, int sinks, int window, int stride = 1,
-                          core::ScoreRule rep = core::ScoreRule::Centre)
-{
-    core::StreamParams p;
-    p.bq = bq;
-    p.bk = bk;
-    p.k = k;
-    p.sinks = sinks;
-    p.window = window;
-    p.queryStride = stride;
-    p.score = rep;
-    return p;
-}
+using sparsetrace::test::streamParams;
 
 std::vector<Case> cases()
 {
     using core::ScoreRule;
     return {
-        {"gqa1 T=300", 2, 2, 64, 300, 300, 0, 0, params(16, 16, 4, 16, 32)},
-        {"gqa2 T=517 (not a multiple of bq)", 4, 2, 64, 517, 517, 0, 0, params(32, 16, 5, 32, 64)},
-        {"gqa6 stride 2, first rule", 6, 1, 128, 400, 400, 0, 0, params(8, 8, 6, 8, 16, 2, ScoreRule::First)},
-        {"one head T=1000", 1, 1, 32, 1000, 1000, 0, 0, params(32, 32, 8, 32, 64)},
-        {"sliding window 200", 4, 2, 64, 600, 600, 0, 200, params(16, 16, 4, 16, 32)},
-        {"head dim 256", 2, 1, 256, 200, 200, 0, 0, params(16, 16, 3, 16, 32)},
-        {"decode step", 4, 2, 64, 777, 1, 776, 0, params(16, 16, 6, 16, 32, 4)},
-        {"decode step, sliding window", 4, 2, 64, 777, 1, 776, 256, params(16, 16, 6, 16, 32)},
-        {"chunk of 100 queries at 333", 2, 1, 64, 433, 100, 333, 0, params(16, 16, 4, 16, 32)},
-        {"defaults T=3000", 2, 2, 128, 3000, 3000, 0, 0, params(32, 32, 16, 32, 64)},
-        {"K=40: more children than warps", 2, 1, 64, 3000, 3000, 0, 0, params(16, 16, 40, 16, 32)},
+        {"gqa1 T=300", 2, 2, 64, 300, 300, 0, 0, streamParams(16, 16, 4, 16, 32)},
+        {"gqa2 T=517 (not a multiple of bq)", 4, 2, 64, 517, 517, 0, 0, streamParams(32, 16, 5, 32, 64)},
+        {"gqa6 stride 2, first rule", 6, 1, 128, 400, 400, 0, 0, streamParams(8, 8, 6, 8, 16, 2, ScoreRule::First)},
+        {"one head T=1000", 1, 1, 32, 1000, 1000, 0, 0, streamParams(32, 32, 8, 32, 64)},
+        {"sliding window 200", 4, 2, 64, 600, 600, 0, 200, streamParams(16, 16, 4, 16, 32)},
+        {"head dim 256", 2, 1, 256, 200, 200, 0, 0, streamParams(16, 16, 3, 16, 32)},
+        {"decode step", 4, 2, 64, 777, 1, 776, 0, streamParams(16, 16, 6, 16, 32, 4)},
+        {"decode step, sliding window", 4, 2, 64, 777, 1, 776, 256, streamParams(16, 16, 6, 16, 32)},
+        {"chunk of 100 queries at 333", 2, 1, 64, 433, 100, 333, 0, streamParams(16, 16, 4, 16, 32)},
+        {"defaults T=3000", 2, 2, 128, 3000, 3000, 0, 0, streamParams(32, 32, 16, 32, 64)},
+        {"K=40: more children than warps", 2, 1, 64, 3000, 3000, 0, 0, streamParams(16, 16, 40, 16, 32)},
         // 12,400 one-token key blocks: the fidelity pass needs > 48 KiB of shared memory (opt-in).
-        {"bk=1 T=12400 (shared-memory opt-in)", 1, 1, 8, 12400, 12400, 0, 0, params(64, 1, 16, 4, 64)},
+        {"bk=1 T=12400 (shared-memory opt-in)", 1, 1, 8, 12400, 12400, 0, 0, streamParams(64, 1, 16, 4, 64)},
         // The bound rule: the envelope table per KV head, shared by the query heads of a group.
-        {"bound gqa2 T=517", 4, 2, 64, 517, 517, 0, 0, params(32, 16, 5, 32, 64, 1, ScoreRule::Bound)},
-        {"bound gqa6 stride 2", 6, 1, 128, 400, 400, 0, 0, params(8, 8, 6, 8, 16, 2, ScoreRule::Bound)},
-        {"bound sliding window 200", 4, 2, 64, 600, 600, 0, 200, params(16, 16, 4, 16, 32, 1, ScoreRule::Bound)},
-        {"bound decode step, stride 4", 4, 2, 64, 777, 1, 776, 0, params(16, 16, 6, 16, 32, 4, ScoreRule::Bound)},
-        {"bound chunk of 100 queries at 333", 2, 1, 64, 433, 100, 333, 0, params(16, 16, 4, 16, 32, 1, ScoreRule::Bound)},
-        {"bound defaults T=3000", 2, 2, 128, 3000, 3000, 0, 0, params(32, 32, 16, 32, 64, 1, ScoreRule::Bound)},
-        {"bound 1.5B geometry T=2500 gqa6", 12, 2, 128, 2500, 2500, 0, 0, params(16, 16, 16, 16, 16, 1, ScoreRule::Bound)},
+        {"bound gqa2 T=517", 4, 2, 64, 517, 517, 0, 0, streamParams(32, 16, 5, 32, 64, 1, ScoreRule::Bound)},
+        {"bound gqa6 stride 2", 6, 1, 128, 400, 400, 0, 0, streamParams(8, 8, 6, 8, 16, 2, ScoreRule::Bound)},
+        {"bound sliding window 200", 4, 2, 64, 600, 600, 0, 200, streamParams(16, 16, 4, 16, 32, 1, ScoreRule::Bound)},
+        {"bound decode step, stride 4", 4, 2, 64, 777, 1, 776, 0, streamParams(16, 16, 6, 16, 32, 4, ScoreRule::Bound)},
+        {"bound chunk of 100 queries at 333", 2, 1, 64, 433, 100, 333, 0, streamParams(16, 16, 4, 16, 32, 1, ScoreRule::Bound)},
+        {"bound defaults T=3000", 2, 2, 128, 3000, 3000, 0, 0, streamParams(32, 32, 16, 32, 64, 1, ScoreRule::Bound)},
+        {"bound 1.5B geometry T=2500 gqa6", 12, 2, 128, 2500, 2500, 0, 0, streamParams(16, 16, 16, 16, 16, 1, ScoreRule::Bound)},
     };
 }
 
