@@ -64,7 +64,7 @@ void MainWindow::setupAnalysisViews()
     menu->addAction(tr("Open Needle &Sweep…"), this, &MainWindow::openSweepDialog);
     const auto bar = menuBar()->actions();
     menuBar()->insertMenu(bar.isEmpty() ? nullptr : bar.last(), menu);
-    connect(qApp, &QApplication::focusChanged, this, [this](QWidget*, QWidget* now) {
+    m_focusConnection = connect(qApp, &QApplication::focusChanged, this, [this](QWidget*, QWidget* now) {
         for (AnalysisView* view : std::initializer_list<AnalysisView*>{m_anchors, m_sweep, m_routes})
             if (now && view->isAncestorOf(now)) m_activeView = view;
     });

@@ -157,7 +157,14 @@ MainWindow::MainWindow(QWidget* parent)
     updateTitle();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    // The base classes destroy the docks and views after this class's members are gone, and they
+    // signal on the way (visibility, toggled actions, focus): cut every signal aimed at this
+    // window first, so no handler runs on a half-destroyed MainWindow.
+    disconnect(m_focusConnection);
+    for (QObject* child : findChildren<QObject*>()) child->disconnect(this);
+}
 
 void MainWindow::buildMenus()
 {

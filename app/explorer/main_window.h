@@ -152,6 +152,9 @@ private:
     widgets::NeedleSweepView* m_sweep = nullptr;
     widgets::RouteView* m_routes = nullptr;
     widgets::AnalysisView* m_activeView = nullptr;
+    // qApp's focusChanged, cut in ~MainWindow: focus moves while the base classes tear down the
+    // children, after this class's members are gone.
+    QMetaObject::Connection m_focusConnection;
     QList<QPoint> m_anchorHeads;                      // receiver heads (layer, head) of the chosen anchor
     std::pair<qint64, qint64> m_anchorTokens{0, -1};  // its tokens [first, last]
     QMenu* m_recentMenu = nullptr;
