@@ -409,16 +409,22 @@ StreamAttnResult streamAttention(const AttentionInputs& in, const StreamParams& 
     return attendWithMask(in, p, index);
 }
 
-StreamAttnResult denseAttention(const AttentionInputs& in, const StreamParams& p)
+StreamAttnResult emptyResult(const AttentionInputs& in, const StreamParams& p)
 {
-    in.validate(p);
     StreamAttnResult res;
     res.rows = in.rows(p);
     res.kPrime = p.kPrime();
     const auto cells = static_cast<std::size_t>(in.heads * res.rows * res.kPrime);
-    res.index.assign(cells, -1);
-    res.mass.assign(cells, 0.0f);
-    res.output.assign(static_cast<std::size_t>(in.heads * in.queries * in.headDim), 0.0f);
+    res.index.assign(cells, -1);                                                             // [H, R, K'] int32
+    res.mass.assign(cells, 0.0f);                                                            // [H, R, K'] float32
+    res.output.assign(static_cast<std::size_t>(in.heads * in.queries * in.headDim), 0.0f); // [H, Tq, D] float32
+    return res;
+}
+
+StreamAttnResult denseAttention(const AttentionInputs& in, const StreamParams& p)
+{
+    in.validate(p);
+    StreamAttnResult res = emptyResult(in, p);
     for (int h = 0; h < in.heads; ++h) {
         for (std::int64_t r = 0; r < res.rows; ++r) {
             const RowPlan plan = planRow(in, p, r);

@@ -115,6 +115,9 @@ struct StreamAttnResult {
     std::vector<float> mass;        // [H, R, K'] float32: per-block mass averaged over the row's queries
 };
 
+// A call's result before any row is written: index -1, mass 0, output 0, shaped for (in, p).
+StreamAttnResult emptyResult(const AttentionInputs& in, const StreamParams& p);
+
 // Mask estimation only: index [H, R, K'] int32. With the bound rule one BlockEnvelopeTable is
 // built per KV head and shared by its query heads.
 std::vector<std::int32_t> estimateMask(const AttentionInputs& in, const StreamParams& p, SearchStats* stats = nullptr);

@@ -111,18 +111,6 @@ const EnvelopeTable* tableOf(const std::vector<EnvelopeTable>& tables, const cor
     return tables.empty() ? nullptr : &tables[static_cast<std::size_t>(kvHeadOf(in, head))];
 }
 
-core::StreamAttnResult emptyResult(const core::AttentionInputs& in, const core::StreamParams& p)
-{
-    core::StreamAttnResult res;
-    res.rows = in.rows(p);
-    res.kPrime = p.kPrime();
-    const auto cells = static_cast<std::size_t>(in.heads * res.rows * res.kPrime);
-    res.index.assign(cells, -1);
-    res.mass.assign(cells, 0.0f);
-    res.output.assign(static_cast<std::size_t>(in.heads * in.queries * in.headDim), 0.0f);
-    return res;
-}
-
 } // namespace
 
 std::vector<std::int32_t> estimateMask(const core::AttentionInputs& in, const core::StreamParams& p, int threads)
@@ -141,7 +129,7 @@ core::StreamAttnResult attendWithMask(const core::AttentionInputs& in, const cor
 {
     in.validate(p);
     checkIndex(in, p, index);
-    core::StreamAttnResult res = emptyResult(in, p);
+    core::StreamAttnResult res = core::emptyResult(in, p);
     res.index.assign(index.begin(), index.end());
     const std::int64_t cellsPerHead = res.rows * res.kPrime;
     forEachHead(in.heads, threads, attendWork(in, p), [&](int h) {
@@ -154,7 +142,7 @@ core::StreamAttnResult attendWithMask(const core::AttentionInputs& in, const cor
 core::StreamAttnResult streamAttention(const core::AttentionInputs& in, const core::StreamParams& p, int threads)
 {
     in.validate(p);
-    core::StreamAttnResult res = emptyResult(in, p);
+    core::StreamAttnResult res = core::emptyResult(in, p);
     const std::int64_t cellsPerHead = res.rows * res.kPrime;
     const std::vector<EnvelopeTable> tables = envelopeTables(in, p, threads);
     forEachHead(in.heads, threads, searchWork(in, p) + attendWork(in, p), [&](int h) {
@@ -169,7 +157,7 @@ core::StreamAttnResult streamAttention(const core::AttentionInputs& in, const co
 core::StreamAttnResult denseAttention(const core::AttentionInputs& in, const core::StreamParams& p, int threads)
 {
     in.validate(p);
-    core::StreamAttnResult res = emptyResult(in, p);
+    core::StreamAttnResult res = core::emptyResult(in, p);
     const std::int64_t cellsPerHead = res.rows * res.kPrime;
     forEachHead(in.heads, threads, denseWork(in), [&](int h) {
         denseHead(in, p, h, res.output.data() + h * in.queries * in.headDim, res.index.data() + h * cellsPerHead,
