@@ -27,6 +27,10 @@ struct StreamAttnShape {
     int kvHeads = 0;         // Hkv, divides H
     std::int64_t queries = 0; // Tq
     std::int64_t keys = 0;    // Tk
+    // Elements between KV heads of k and v (rows within a head stay headDim apart): 0 means
+    // keys * headDim (contiguous); a KV cache's view [Hkv, 0:Tk, D] of [Hkv, capacity, D] has
+    // capacity * headDim, so decode steps read the cache in place.
+    std::int64_t kvHeadStride = 0;
     int headDim = 0;          // D, at most kMaxHeadDim
     float scale = 1.0f;       // logits = scale * q.k
     std::int64_t queryOffset = 0; // position of query 0
@@ -86,6 +90,9 @@ struct StreamMaskParams {
 };
 constexpr int kMaskWorkspaceInts = 9;    // per K, per row
 constexpr int kMaskWorkspaceScores = 3;  // per K, per row
+// Whether launchStreamMask(p) takes the general kernel and so needs `workspace` and `scores`
+// (the warp searches of the bound rule keep everything on chip: about 750 MB less at 1M tokens).
+bool streamMaskNeedsWorkspace(const StreamMaskParams& p);
 void launchStreamMask(const StreamMaskParams& p);
 
 // Block-sparse attention. With `index` set, every query attends to the keys of its row's kept

@@ -17,6 +17,13 @@ constexpr int kWarps = kThreads / 32;
 constexpr int kDimsPerLane = kMaxHeadDim / 32;
 
 // Key-block geometry of one row; see core::RowPlan for the meaning of every field.
+// Offset of key t of KV head kvh in k and v (StreamAttnShape::kvHeadStride).
+__device__ inline std::int64_t keyOffset(const StreamAttnShape& s, int kvh, std::int64_t t)
+{
+    const std::int64_t headStride = s.kvHeadStride > 0 ? s.kvHeadStride : s.keys * s.headDim;
+    return static_cast<std::int64_t>(kvh) * headStride + t * s.headDim;
+}
+
 struct RowPlan {
     std::int64_t firstQuery, lastQuery, queryCount;
     int visibleFirst, lastBlock, sinkFirst, sinkEnd, windowFirst, windowEnd, rangeFirst, rangeEnd;
@@ -107,7 +114,7 @@ struct WarpQuery {
     // q . k_t for KV head kvh, summed over the warp (every lane gets the result).
     __device__ float dotKey(const StreamAttnShape& s, int kvh, std::int64_t t, int lane) const
     {
-        const std::int64_t base = (static_cast<std::int64_t>(kvh) * s.keys + t) * s.headDim;
+        const std::int64_t base = keyOffset(s, kvh, t);
         float partial = 0.0f;
         for (int c = 0; c < kDimsPerLane; ++c) {
             const int d = lane + 32 * c;

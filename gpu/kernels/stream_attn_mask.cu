@@ -30,7 +30,7 @@ __device__ float representativeScore(const StreamAttnShape& s, int head, const d
         const std::int64_t t = keyFirst + pair % s.bk;
         if (t >= s.keys || t > j || t < detail::firstVisibleKey(s, j)) continue;
         const std::int64_t qBase = (static_cast<std::int64_t>(head) * s.queries + (j - s.queryOffset)) * s.headDim;
-        const std::int64_t kBase = (static_cast<std::int64_t>(kvh) * s.keys + t) * s.headDim;
+        const std::int64_t kBase = detail::keyOffset(s, kvh, t);
         float dot = 0.0f;
         for (int d = 0; d < s.headDim; ++d)
             dot += detail::loadElement(s.q, s.dtype, qBase + d) * detail::loadElement(s.k, s.dtype, kBase + d);
@@ -206,7 +206,7 @@ __global__ void blockEnvelopeLevel0Kernel(BlockEnvelopeParams p)
     for (int d = threadIdx.x; d < s.headDim; d += blockDim.x) {
         float lo = INFINITY, hi = -INFINITY;
         for (std::int64_t t = tFirst; t < tEnd; ++t) {
-            const float x = detail::loadElement(s.k, s.dtype, (static_cast<std::int64_t>(kvh) * s.keys + t) * s.headDim + d);
+            const float x = detail::loadElement(s.k, s.dtype, detail::keyOffset(s, kvh, t) + d);
             lo = fminf(lo, x);
             hi = fmaxf(hi, x);
         }
@@ -260,6 +260,9 @@ void launchStreamMask(const StreamMaskParams& p)
     if (p.shape.scoreRule == MaskScoreRule::Bound && (!p.envelopeLo || !p.envelopeHi || p.envelopeLevels < 1))
         throw ArgumentError("Stream-Attn mask: the bound rule needs the envelope table (launchBlockEnvelope)");
     if (launchWarpBoundSearch(p)) return;
+    if (!p.workspace || !p.scores)
+        throw ArgumentError("Stream-Attn mask: this call takes the general search, which needs its workspace "
+                            "(streamMaskNeedsWorkspace)");
     streamMaskKernel<<<static_cast<unsigned>(cells), kThreads, 0, p.shape.stream>>>(p);
     checkLaunch("streamMaskKernel");
 }

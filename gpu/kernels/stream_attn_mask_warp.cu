@@ -5,10 +5,11 @@
 // q- = min(q, 0)) is a product of [q+, q-] with [hi; lo], scored two ways:
 // - lane per child: lane c sums its child's bound in fp32 FMAs, queries' (q+, q-) staged in
 //   shared memory (any D multiple of 4, <= 32 scoring queries);
-// - tensor cores (D = 128, <= 16 scoring queries): the children's envelopes are staged in
+// - tensor cores (D = 128, <= 32 scoring queries): the children's envelopes are staged in
 //   shared memory as bf16 rows [hi | lo] with coalesced loads, and S = [q+ q-] [hi; lo]^T is
-//   64 mma.sync m16n8k16 per round (16 queries x 32 children x 256); bf16 operands are exact
-//   for bf16 inputs (the table holds bf16 values), sums in fp32.
+//   64 mma.sync m16n8k16 per round and 16 scoring queries (one or two tiles of 16 queries x 32
+//   children x 256; bq = 32 takes two, each envelope fragment loaded once for both); bf16
+//   operands are exact for bf16 inputs (the table holds bf16 values), sums in fp32.
 // Rows of a grid are ordered (KV head, row, head in group) so the heads that share a KV head
 // read one region of the envelope table together. Twin of core::searchBlocks with
 // ScoreRule::Bound; the general kernel (stream_attn_mask.cu) stays the exact path for fp32 and
@@ -56,7 +57,8 @@ __device__ inline unsigned minBf16x2(unsigned a, unsigned b)
     return *reinterpret_cast<const unsigned*>(&m);
 }
 
-template <bool kTensorCores>
+// kTiles: tiles of 16 scoring queries on the tensor cores (1 or 2); 0: lane per child.
+template <int kTiles>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32) warpBoundSearchKernel(StreamMaskParams p, int scoringMax)
 {
     const StreamAttnShape& s = p.shape;
@@ -71,6 +73,8 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) warpBoundSearchKernel(Str
     const std::int64_t cell = static_cast<std::int64_t>(head) * s.rows + row;
     const detail::RowPlan plan = detail::planRow(s, row);
     const int K = s.topK, D = s.headDim;
+    constexpr bool kTensorCores = kTiles > 0;
+    constexpr int kQueryTiles = kTensorCores ? kTiles : 1;
 
     // Per warp: lane per child: [scoringMax, D] float32 pairs (q+, q-); tensor cores: [32,
     // kEnvelopeStride] bf16 rows [hi | lo] of the children's envelopes.
@@ -86,24 +90,26 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) warpBoundSearchKernel(Str
         const detail::ScoringQueries scoring(s, plan);
         const int count = static_cast<int>(scoring.count);
         const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(s.q);
-        // Tensor cores: A fragments of [q+ | q-] (16 rows = scoring queries, 256 columns).
-        unsigned qa[kTensorCores ? 2 * kTensorCoreDim / 16 : 1][4];
+        // Tensor cores: A fragments of [q+ | q-] per tile (16 rows = scoring queries, 256 columns).
+        unsigned qa[kQueryTiles][kTensorCores ? 2 * kTensorCoreDim / 16 : 1][4];
         if constexpr (kTensorCores) {
             const int g = lane / 4, t = lane % 4;
             const __nv_bfloat162 zero = __float2bfloat162_rn(0.0f);
 #pragma unroll
-            for (int ks = 0; ks < kTensorCoreDim / 16; ++ks)
+            for (int mt = 0; mt < kQueryTiles; ++mt)
 #pragma unroll
-                for (int i = 0; i < 4; ++i) {
-                    const int u = g + 8 * (i % 2), d = ks * 16 + 2 * t + 8 * (i / 2);
-                    __nv_bfloat162 x = zero;
-                    if (u < count)
-                        x = *reinterpret_cast<const __nv_bfloat162*>(
-                            q + (static_cast<std::int64_t>(head) * s.queries + (scoring[u] - s.queryOffset)) * D + d);
-                    const __nv_bfloat162 plus = __hmax2(x, zero), minus = __hmin2(x, zero);
-                    qa[ks][i] = *reinterpret_cast<const unsigned*>(&plus);
-                    qa[ks + kTensorCoreDim / 16][i] = *reinterpret_cast<const unsigned*>(&minus);
-                }
+                for (int ks = 0; ks < kTensorCoreDim / 16; ++ks)
+#pragma unroll
+                    for (int i = 0; i < 4; ++i) {
+                        const int u = 16 * mt + g + 8 * (i % 2), d = ks * 16 + 2 * t + 8 * (i / 2);
+                        __nv_bfloat162 x = zero;
+                        if (u < count)
+                            x = *reinterpret_cast<const __nv_bfloat162*>(
+                                q + (static_cast<std::int64_t>(head) * s.queries + (scoring[u] - s.queryOffset)) * D + d);
+                        const __nv_bfloat162 plus = __hmax2(x, zero), minus = __hmin2(x, zero);
+                        qa[mt][ks][i] = *reinterpret_cast<const unsigned*>(&plus);
+                        qa[mt][ks + kTensorCoreDim / 16][i] = *reinterpret_cast<const unsigned*>(&minus);
+                    }
         } else {
             for (int u = 0; u < count; ++u) {
                 const std::int64_t base =
@@ -168,23 +174,34 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) warpBoundSearchKernel(Str
                         make_uint2(minBf16x2(la.x, lb.x), minBf16x2(la.y, lb.y));
                 }
                 __syncwarp();
-                // S [16 queries, 32 children] = [q+ | q-] [hi | lo]^T; max over the scoring queries.
+                // S [16 queries per tile, 32 children] = [q+ | q-] [hi | lo]^T; max over the
+                // scoring queries of every tile.
                 const int g = lane / 4, mi = lane / 8, mr = lane % 8;
                 float best[4][2];
 #pragma unroll
                 for (int nt = 0; nt < 4; ++nt) {
-                    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                    float acc[kQueryTiles][4];
+#pragma unroll
+                    for (int mt = 0; mt < kQueryTiles; ++mt)
+                        acc[mt][0] = acc[mt][1] = acc[mt][2] = acc[mt][3] = 0.0f;
 #pragma unroll
                     for (int ks = 0; ks < 2 * kTensorCoreDim / 16; ks += 2) {
                         unsigned r[4];
                         detail::ldmatrixX4(r, envelopes + (nt * 8 + mr) * kEnvelopeStride + (ks + mi / 2) * 16 +
                                                   (mi % 2) * 8);
-                        detail::mma16816(acc, qa[ks], r[0], r[1]);
-                        detail::mma16816(acc, qa[ks + 1], r[2], r[3]);
+#pragma unroll
+                        for (int mt = 0; mt < kQueryTiles; ++mt) {
+                            detail::mma16816(acc[mt], qa[mt][ks], r[0], r[1]);
+                            detail::mma16816(acc[mt], qa[mt][ks + 1], r[2], r[3]);
+                        }
                     }
-                    const bool row0 = g < count, row1 = g + 8 < count;
-                    best[nt][0] = fmaxf(row0 ? acc[0] : -INFINITY, row1 ? acc[2] : -INFINITY);
-                    best[nt][1] = fmaxf(row0 ? acc[1] : -INFINITY, row1 ? acc[3] : -INFINITY);
+                    best[nt][0] = best[nt][1] = -INFINITY;
+#pragma unroll
+                    for (int mt = 0; mt < kQueryTiles; ++mt) {
+                        const bool row0 = 16 * mt + g < count, row1 = 16 * mt + g + 8 < count;
+                        best[nt][0] = fmaxf(best[nt][0], fmaxf(row0 ? acc[mt][0] : -INFINITY, row1 ? acc[mt][2] : -INFINITY));
+                        best[nt][1] = fmaxf(best[nt][1], fmaxf(row0 ? acc[mt][1] : -INFINITY, row1 ? acc[mt][3] : -INFINITY));
+                    }
 #pragma unroll
                     for (int e = 0; e < 2; ++e)
 #pragma unroll
@@ -286,24 +303,50 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) warpBoundSearchKernel(Str
 
 } // namespace
 
-bool launchWarpBoundSearch(const StreamMaskParams& p)
+namespace {
+
+// Which warp search a call takes, and its dynamic shared memory; fits = false: the general kernel.
+struct WarpSearchPlan {
+    bool fits = false, tensorCores = false;
+    int scoringMax = 0;
+    std::size_t bytes = 0;
+};
+
+WarpSearchPlan planWarpSearch(const StreamMaskParams& p)
 {
     const StreamAttnShape& s = p.shape;
+    WarpSearchPlan w;
     const std::int64_t fullCount = s.bq >= s.queryStride ? (s.bq - s.queryStride) / s.queryStride + 1 : 1;
-    const int scoringMax = static_cast<int>(fullCount);
+    w.scoringMax = static_cast<int>(fullCount);
     if (p.search == BoundSearch::General || s.scoreRule != MaskScoreRule::Bound || s.dtype != ElementType::BF16 ||
-        2 * s.topK > 32 || scoringMax > kMaxScoringQueries || s.headDim % 4 != 0)
-        return false;
-    const bool tensorCores = p.search != BoundSearch::LanePerChild && s.headDim == kTensorCoreDim && scoringMax <= 16;
-    const std::size_t bytes = tensorCores
-                                  ? static_cast<std::size_t>(kWarpsPerBlock) * 32 * kEnvelopeStride * 2
-                                  : static_cast<std::size_t>(kWarpsPerBlock) * scoringMax * s.headDim * sizeof(float2);
+        2 * s.topK > 32 || w.scoringMax > kMaxScoringQueries || s.headDim % 4 != 0)
+        return w;
+    w.tensorCores = p.search != BoundSearch::LanePerChild && s.headDim == kTensorCoreDim && w.scoringMax <= 32;
+    w.bytes = w.tensorCores ? static_cast<std::size_t>(kWarpsPerBlock) * 32 * kEnvelopeStride * 2
+                            : static_cast<std::size_t>(kWarpsPerBlock) * w.scoringMax * s.headDim * sizeof(float2);
     int device = 0, optin = 0;
     checkCuda(cudaGetDevice(&device), "cudaGetDevice");
     checkCuda(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
               "cudaDeviceGetAttribute");
-    if (bytes + sizeof(SharedChildren) * kWarpsPerBlock > static_cast<std::size_t>(optin)) return false;
-    const auto kernel = tensorCores ? warpBoundSearchKernel<true> : warpBoundSearchKernel<false>;
+    w.fits = w.bytes + sizeof(SharedChildren) * kWarpsPerBlock <= static_cast<std::size_t>(optin);
+    return w;
+}
+
+} // namespace
+
+bool streamMaskNeedsWorkspace(const StreamMaskParams& p) { return !planWarpSearch(p).fits; }
+
+bool launchWarpBoundSearch(const StreamMaskParams& p)
+{
+    const StreamAttnShape& s = p.shape;
+    const WarpSearchPlan w = planWarpSearch(p);
+    if (!w.fits) return false;
+    const bool tensorCores = w.tensorCores;
+    const int scoringMax = w.scoringMax;
+    const std::size_t bytes = w.bytes;
+    const auto kernel = !tensorCores ? warpBoundSearchKernel<0>
+                        : scoringMax <= 16 ? warpBoundSearchKernel<1>
+                                           : warpBoundSearchKernel<2>;
     detail::allowSharedMemory(kernel, bytes, sizeof(SharedChildren) * kWarpsPerBlock, "bound search");
     const std::int64_t warps = static_cast<std::int64_t>(s.heads) * s.rows;
     const unsigned grid = static_cast<unsigned>((warps + kWarpsPerBlock - 1) / kWarpsPerBlock);

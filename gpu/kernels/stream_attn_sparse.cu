@@ -57,7 +57,7 @@ __global__ void __launch_bounds__(kThreads) blockSparseAttentionKernel(BlockSpar
                 }
                 const float w = expf(logit - m);
                 l += w;
-                const std::int64_t vBase = (static_cast<std::int64_t>(kvh) * s.keys + t) * s.headDim;
+                const std::int64_t vBase = detail::keyOffset(s, kvh, t);
                 for (int c = 0; c < kDimsPerLane; ++c) {
                     const int d = lane + 32 * c;
                     if (d < s.headDim) acc[c] += w * detail::loadElement(s.v, s.dtype, vBase + d);

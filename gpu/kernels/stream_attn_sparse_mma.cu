@@ -80,8 +80,8 @@ __global__ void __launch_bounds__(64) mmaBlockSparseKernel(BlockSparseParams p)
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
     const float scaleLog2 = s.scale * 1.4426950408889634f;
     const std::int64_t lo0 = detail::firstVisibleKey(s, pos0), lo1 = detail::firstVisibleKey(s, pos1);
-    const __nv_bfloat16* kHead = static_cast<const __nv_bfloat16*>(s.k) + static_cast<std::int64_t>(kvh) * s.keys * kHeadDim;
-    const __nv_bfloat16* vHead = static_cast<const __nv_bfloat16*>(s.v) + static_cast<std::int64_t>(kvh) * s.keys * kHeadDim;
+    const __nv_bfloat16* kHead = static_cast<const __nv_bfloat16*>(s.k) + detail::keyOffset(s, kvh, 0);
+    const __nv_bfloat16* vHead = static_cast<const __nv_bfloat16*>(s.v) + detail::keyOffset(s, kvh, 0);
     __syncthreads();
 
     for (int slot = 0; slot < s.kPrime; ++slot) {

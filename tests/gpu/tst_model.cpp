@@ -247,13 +247,19 @@ ST_TEST(chunkingAndCacheDoNotChangeLogits)
         model.rowChunk = 7;
         const double errChunked = maxAbsDiff(toVector(model.forward(ids, all, dense)), ref.logits);
         model.rowChunk = 8192;
+        // The cache reserves every position at the first call: the second call writes into the
+        // same buffers (no growth, no copy).
         KvCache cache;
+        cache.reserve = t;
         const std::int64_t split = 41;
         std::vector<std::int64_t> first(all.begin(), all.begin() + split), second(static_cast<std::size_t>(t - split));
         for (std::int64_t i = 0; i < t - split; ++i) second[static_cast<std::size_t>(i)] = i;
         std::vector<float> a = toVector(model.forward(ids.narrow(0, 0, split), first, dense, &cache));
+        ST_CHECK_EQ(cache.k.front().size(1), t);
+        const void* reserved = cache.k.front().data_ptr();
         std::vector<float> b = toVector(model.forward(ids.narrow(0, split, t - split), second, dense, &cache));
         ST_CHECK_EQ(cache.length, t);
+        ST_CHECK(cache.k.front().data_ptr() == reserved);
         a.insert(a.end(), b.begin(), b.end());
         const double errCached = maxAbsDiff(a, ref.logits);
         ST_CHECK_MSG(errChunked <= 1e-4 && errCached <= 1e-4, name << ": chunked " << errChunked << " cached " << errCached);

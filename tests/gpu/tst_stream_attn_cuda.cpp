@@ -260,6 +260,43 @@ ST_TEST(cudaMatchesReferenceBf16)
     for (const Case& c : cases()) checkCaseOnCuda(c, torch::kBFloat16);
 }
 
+// Keys and values as a KV cache holds them ([Hkv, 0:Tk, D] of a longer [Hkv, capacity, D]
+// buffer) are read in place and give the bytes of contiguous ones; records can be written into
+// tensors the caller gives (the tracer's record buffer).
+ST_TEST(cudaReadsCacheViewsInPlace)
+{
+    cudaReady();
+    const torch::Device cuda(torch::kCUDA, 0);
+    for (const Case& c : cases()) {
+        if (c.kvHeads < 2 && c.name.find("bound") == std::string::npos) continue;
+        for (torch::ScalarType dtype : {torch::kFloat, torch::kBFloat16}) {
+            const std::string what = c.name + (dtype == torch::kBFloat16 ? " bf16" : " f32");
+            Inputs x = randomInputs(c, 99);
+            const torch::Tensor q = x.q.to(cuda, dtype), k = x.k.to(cuda, dtype), v = x.v.to(cuda, dtype);
+            const std::int64_t capacity = c.keys + 40;
+            torch::Tensor kBuf = torch::zeros({c.kvHeads, capacity, c.headDim}, k.options());
+            torch::Tensor vBuf = torch::zeros_like(kBuf);
+            kBuf.narrow(1, 0, c.keys).copy_(k);
+            vBuf.narrow(1, 0, c.keys).copy_(v);
+            const torch::Tensor kView = kBuf.narrow(1, 0, c.keys), vView = vBuf.narrow(1, 0, c.keys);
+            ST_CHECK(c.kvHeads == 1 || !kView.is_contiguous());
+            const gpu::StreamAttnOutput want = gpu::streamAttention(q, k, v, c.params, optionsOf(c));
+            gpu::StreamAttnOptions into = optionsOf(c);
+            const std::int64_t rows = (c.queries + c.params.bq - 1) / c.params.bq;
+            into.indexOut = torch::full({c.heads, rows, c.params.kPrime()}, 7, q.options().dtype(torch::kInt));
+            into.massOut = torch::full({c.heads, rows, c.params.kPrime()}, 7.0, q.options().dtype(torch::kFloat));
+            const gpu::StreamAttnOutput got = gpu::streamAttention(q, kView, vView, c.params, into);
+            ST_CHECK_MSG(got.index.data_ptr() == into.indexOut.data_ptr(), what << ": index not written in place");
+            ST_CHECK_MSG(got.mass.data_ptr() == into.massOut.data_ptr(), what << ": mass not written in place");
+            ST_CHECK_MSG(ints(got.index) == ints(want.index), what << ": masks differ with a cache view");
+            if (c.params.score != core::ScoreRule::Bound || dtype != torch::kBFloat16 || c.headDim != 128) continue;
+            // The tensor-core path is deterministic: identical bytes.
+            ST_CHECK_MSG(floats(got.mass) == floats(want.mass), what << ": masses differ with a cache view");
+            ST_CHECK_MSG(floats(got.output) == floats(want.output), what << ": outputs differ with a cache view");
+        }
+    }
+}
+
 ST_TEST(cudaRejectsMixedDevices)
 {
     cudaReady();

@@ -281,20 +281,36 @@ ST_TEST(cudaTraceMatchesCpu)
     gpu::TraceRequest cpu = storyRequest(4);
     gpu::TraceRequest cuda = storyRequest(4, "cuda");
     cuda.dtype = "f32";
+    // With fidelity: on CUDA every record (prefill rows, the decode steps' rows, captured mass,
+    // oracle) goes through the device record buffer and one copy to the host at the end.
+    cpu.fidelity = cuda.fidelity = true;
     auto a = engine.trace(cpu, {}, {});
     auto b = engine.trace(cuda, {}, {});
-    // fp32 on both: identical masks on nearly every row (ties may differ), same greedy tokens.
+    ST_CHECK_EQ(b->info().rows(), a->info().rows());
+    // fp32 on both: identical masks on nearly every row (ties may differ), same greedy tokens;
+    // where the masks agree, the masses and the captured mass agree too.
     std::size_t rowsSame = 0, rowsAll = 0;
+    double massDiff = 0, capturedDiff = 0;
     for (int l = 0; l < a->layers(); ++l) {
         core::LayerView u = a->layer(l), v = b->layer(l);
+        ST_CHECK_EQ(v.rows, u.rows);
+        ST_CHECK_EQ(v.captured.size(), u.captured.size());
         for (int h = 0; h < u.heads; ++h)
             for (std::int64_t row = 0; row < u.rows; ++row) {
                 auto x = u.indexRow(h, row), y = v.indexRow(h, row);
-                rowsSame += std::equal(x.begin(), x.end(), y.begin()) ? 1 : 0;
+                const bool same = std::equal(x.begin(), x.end(), y.begin());
+                rowsSame += same ? 1 : 0;
                 ++rowsAll;
+                if (!same) continue;
+                auto mu = u.massRow(h, row), mv = v.massRow(h, row);
+                for (std::size_t i = 0; i < mu.size(); ++i) massDiff = std::max(massDiff, double(std::abs(mu[i] - mv[i])));
+                const auto at = static_cast<std::size_t>(h * u.rows + row);
+                capturedDiff = std::max(capturedDiff, double(std::abs(u.captured[at] - v.captured[at])));
             }
     }
     ST_CHECK_MSG(rowsSame >= rowsAll * 99 / 100, rowsSame << " of " << rowsAll << " rows identical");
+    ST_CHECK_MSG(massDiff < 1e-3, "masses differ by " << massDiff);
+    ST_CHECK_MSG(capturedDiff < 1e-3, "captured mass differs by " << capturedDiff);
     ST_CHECK(a->info().behaviour->sparseTokens == b->info().behaviour->sparseTokens);
 }
 

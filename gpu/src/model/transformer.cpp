@@ -402,7 +402,7 @@ torch::Tensor Transformer::forward(const torch::Tensor& idsIn, const std::vector
                 auto& vc = cache->v[static_cast<std::size_t>(l)];
                 const std::int64_t need = start + t;
                 if (!kc.defined() || kc.size(1) < need) {
-                    const std::int64_t cap = kc.defined() ? std::max(need, 2 * kc.size(1)) : need;
+                    const std::int64_t cap = kc.defined() ? std::max(need, 2 * kc.size(1)) : std::max(need, cache->reserve);
                     torch::Tensor nk = torch::empty({hkv, cap, d}, opts), nv = torch::empty({hkv, cap, d}, opts);
                     if (kc.defined() && start > 0) {
                         nk.narrow(1, 0, start).copy_(kc.narrow(1, 0, start));

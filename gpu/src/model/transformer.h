@@ -39,11 +39,14 @@ struct ModelWeights {
     std::vector<LayerWeights> layers;
 };
 
-// Keys and values of every layer for positions [0, length): grows by doubling.
+// Keys and values of every layer for positions [0, length). The first call allocates
+// max(its tokens, reserve) positions, so a caller that knows the prompt and the tokens it will
+// generate reserves them once; past the capacity the cache grows by doubling.
 struct KvCache {
     std::vector<torch::Tensor> k; // per layer [Hkv, capacity, D] compute dtype
     std::vector<torch::Tensor> v; // per layer [Hkv, capacity, D]
     std::int64_t length = 0;
+    std::int64_t reserve = 0;     // positions to allocate at the first call (0: what it needs)
     void clear() { k.clear(), v.clear(), length = 0; }
 };
 

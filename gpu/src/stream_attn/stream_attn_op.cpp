@@ -129,6 +129,17 @@ void checkIndex(const torch::Tensor& index, const CallShape& c, const torch::Ten
 }
 
 #ifdef SPARSETRACE_WITH_CUDA
+// k or v as the kernels read it: rows headDim apart, heads any distance apart (a KV cache's
+// [Hkv, 0:Tk, D] view of its [Hkv, capacity, D] buffer is read in place, without a copy).
+torch::Tensor keysInPlace(const torch::Tensor& x)
+{
+    const bool rowsDense = x.stride(2) == 1 && (x.size(1) == 1 || x.stride(1) == x.size(2));
+    // The tensor-core kernels load 16-byte chunks of rows: heads must start 16-byte aligned too.
+    const bool aligned = reinterpret_cast<std::uintptr_t>(x.data_ptr()) % 16 == 0 &&
+                         (x.size(0) == 1 || x.stride(0) * x.element_size() % 16 == 0);
+    return rowsDense && aligned && x.stride(0) >= x.size(1) * x.size(2) ? x : x.contiguous();
+}
+
 StreamAttnShape kernelShape(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const CallShape& c,
                             const core::StreamParams& params, const StreamAttnOptions& options)
 {
@@ -143,6 +154,7 @@ StreamAttnShape kernelShape(const torch::Tensor& q, const torch::Tensor& k, cons
     s.kvHeads = c.kvHeads;
     s.queries = c.queries;
     s.keys = c.keys;
+    s.kvHeadStride = c.kvHeads > 1 ? k.stride(0) : c.keys * c.headDim;
     s.headDim = c.headDim;
     s.scale = static_cast<float>(options.scale);
     s.queryOffset = options.queryOffset;
@@ -189,25 +201,39 @@ StreamAttnOutput streamAttention(const torch::Tensor& q, const torch::Tensor& k,
         if (!c.cuda) return runCpu(q, k, v, c, params, options);
 #ifdef SPARSETRACE_WITH_CUDA
         const c10::cuda::CUDAGuard guard(q.device());
-        const torch::Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
+        torch::Tensor kc = keysInPlace(k), vc = keysInPlace(v);
+        if (kc.strides() != vc.strides()) kc = k.contiguous(), vc = v.contiguous();
+        const torch::Tensor qc = q.contiguous();
         const StreamAttnShape s = kernelShape(qc, kc, vc, c, params, options);
         const auto on = torch::TensorOptions().device(q.device());
         StreamAttnOutput out;
         out.output = torch::empty({c.heads, c.queries, c.headDim}, on.dtype(q.scalar_type())); // [H, Tq, D]
-        out.index = torch::empty({c.heads, c.rows, c.kPrime}, on.dtype(torch::kInt));         // [H, R, K'] int32
-        out.mass = torch::empty({c.heads, c.rows, c.kPrime}, on.dtype(torch::kFloat));         // [H, R, K'] float32
+        // The records go where the caller asks (a slice of the tracer's [L, H, R, K'] buffer).
+        const auto recordOk = [&](const torch::Tensor& t, torch::ScalarType type) {
+            return t.defined() && t.device() == q.device() && t.scalar_type() == type && t.dim() == 3 &&
+                   t.size(0) == c.heads && t.size(1) == c.rows && t.size(2) == c.kPrime && t.is_contiguous();
+        };
+        out.index = recordOk(options.indexOut, torch::kInt)
+                        ? options.indexOut
+                        : torch::empty({c.heads, c.rows, c.kPrime}, on.dtype(torch::kInt)); // [H, R, K'] int32
+        out.mass = recordOk(options.massOut, torch::kFloat)
+                       ? options.massOut
+                       : torch::empty({c.heads, c.rows, c.kPrime}, on.dtype(torch::kFloat)); // [H, R, K'] float32
         if (options.dense) {
             BlockSparseParams attend{s, nullptr, out.output.data_ptr(), nullptr};
             launchBlockSparseAttention(attend);
             BlockMassParams top{s, nullptr, nullptr, out.index.data_ptr<std::int32_t>(), out.mass.data_ptr<float>()};
             launchBlockMass(top);
         } else {
-            const std::int64_t cells = static_cast<std::int64_t>(c.heads) * c.rows;
-            torch::Tensor ints = torch::empty({cells * kMaskWorkspaceInts * params.k}, on.dtype(torch::kInt)); // [H, R, 9K]
-            torch::Tensor scores =
-                torch::empty({cells * kMaskWorkspaceScores * params.k}, on.dtype(torch::kDouble)); // [H, R, 3K] float64
-            StreamMaskParams mask{s, out.index.data_ptr<std::int32_t>(), ints.data_ptr<std::int32_t>(),
-                                  scores.data_ptr<double>()};
+            StreamMaskParams mask{s, out.index.data_ptr<std::int32_t>(), nullptr, nullptr};
+            torch::Tensor ints, scores; // the general search's workspace, only where it runs
+            if (streamMaskNeedsWorkspace(mask)) {
+                const std::int64_t cells = static_cast<std::int64_t>(c.heads) * c.rows;
+                ints = torch::empty({cells * kMaskWorkspaceInts * params.k}, on.dtype(torch::kInt)); // [H, R, 9K]
+                scores = torch::empty({cells * kMaskWorkspaceScores * params.k}, on.dtype(torch::kDouble)); // [H, R, 3K]
+                mask.workspace = ints.data_ptr<std::int32_t>();
+                mask.scores = scores.data_ptr<double>();
+            }
             torch::Tensor envelopeLo, envelopeHi; // [Hkv, levels, blocks, D] q's dtype (bound rule)
             if (s.scoreRule == MaskScoreRule::Bound) {
                 BlockEnvelopeParams table{s, envelopeLevels(c.keys, params.bk, params.k),
@@ -259,7 +285,9 @@ StreamAttnFidelity streamAttentionFidelity(const torch::Tensor& q, const torch::
         }
 #ifdef SPARSETRACE_WITH_CUDA
         const c10::cuda::CUDAGuard guard(q.device());
-        const torch::Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous(), ic = index.contiguous();
+        torch::Tensor kc = keysInPlace(k), vc = keysInPlace(v);
+        if (kc.strides() != vc.strides()) kc = k.contiguous(), vc = v.contiguous();
+        const torch::Tensor qc = q.contiguous(), ic = index.contiguous();
         const StreamAttnShape s = kernelShape(qc, kc, vc, c, params, options);
         const auto on = torch::TensorOptions().device(q.device());
         f.captured = torch::empty({c.heads, c.rows}, on.dtype(torch::kFloat));                // [H, R] float32

@@ -22,6 +22,9 @@ struct StreamAttnOptions {
     bool dense = false;           // dense layer: exact attention, record its top-K' blocks by mass
     core::CpuBackend cpuBackend = core::CpuBackend::Eigen; // CPU tensors; Reference refuses CUDA tensors
     int threads = 0;              // Eigen backend: threads over heads (0 = hardware concurrency)
+    // CUDA: where to write index and mass ([H, R, K'] int32 / float32, contiguous, on q's
+    // device; e.g. a slice of the tracer's record buffer). Undefined or unfit: new tensors.
+    torch::Tensor indexOut, massOut;
 };
 
 // What one call produces. Rows: R = ceil(Tq / bq), row r = queries [r*bq, min(r*bq+bq, Tq));

@@ -23,10 +23,11 @@ template <class T> std::vector<T> toVector(const torch::Tensor& t)
 } // namespace
 
 StreamAttnRecorder::StreamAttnRecorder(const core::StreamParams& params, int layers, int heads, bool fidelity,
-                                       core::CpuBackend cpuBackend, std::stop_token stop, std::function<void(int)> onLayer)
+                                       core::CpuBackend cpuBackend, std::stop_token stop, std::function<void(int)> onLayer,
+                                       std::int64_t totalRows)
     : m_params(params), m_heads(heads), m_fidelity(fidelity), m_cpuBackend(cpuBackend), m_stop(std::move(stop)),
       m_onLayer(std::move(onLayer)),
-      m_layers(static_cast<std::size_t>(layers)), m_rows(static_cast<std::size_t>(layers), 0)
+      m_layers(static_cast<std::size_t>(layers)), m_rows(static_cast<std::size_t>(layers), 0), m_totalRows(totalRows)
 {
 }
 
@@ -42,6 +43,45 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
     options.cpuBackend = m_cpuBackend;
     options.dense = std::find(m_params.denseLayers.begin(), m_params.denseLayers.end(), call.layer) !=
                     m_params.denseLayers.end();
+    const std::int64_t callRows = (q.size(1) + m_params.bq - 1) / m_params.bq;
+    const int kp = m_params.kPrime();
+    if (q.is_cuda() && m_totalRows > 0 && m_rows[l] + callRows <= m_totalRows) {
+        // The device path: rows go to the layer's slice of the record buffer.
+        if (!m_index.defined()) {
+            const auto on = torch::TensorOptions().device(q.device());
+            const std::int64_t L = static_cast<std::int64_t>(m_layers.size());
+            m_index = torch::full({L, m_heads, m_totalRows, kp}, -1, on.dtype(torch::kInt));
+            m_mass = torch::zeros({L, m_heads, m_totalRows, kp}, on.dtype(torch::kFloat));
+            if (m_fidelity) {
+                m_captured = torch::zeros({L, m_heads, m_totalRows}, on.dtype(torch::kFloat));
+                m_oracle = torch::full({L, m_heads, m_totalRows, kp}, -1, on.dtype(torch::kInt));
+            }
+        }
+        const std::int64_t r0 = m_rows[l];
+        torch::Tensor indexAt = m_index[static_cast<std::int64_t>(l)].narrow(1, r0, callRows);
+        torch::Tensor massAt = m_mass[static_cast<std::int64_t>(l)].narrow(1, r0, callRows);
+        // A slice is contiguous when it holds every row of the layer (a prefill without decode
+        // steps, or one head): the op writes there directly; otherwise one small device copy.
+        if (indexAt.is_contiguous()) {
+            options.indexOut = indexAt;
+            options.massOut = massAt;
+        }
+        StreamAttnOutput out = streamAttention(q, k, v, m_params, options);
+        if (out.index.data_ptr() != indexAt.data_ptr()) indexAt.copy_(out.index);
+        if (out.mass.data_ptr() != massAt.data_ptr()) massAt.copy_(out.mass);
+        if (m_fidelity) {
+            StreamAttnFidelity f = streamAttentionFidelity(q, k, v, m_params, options, out.index);
+            m_captured[static_cast<std::int64_t>(l)].narrow(1, r0, callRows).copy_(f.captured);
+            m_oracle[static_cast<std::int64_t>(l)].narrow(1, r0, callRows).copy_(f.oracleIndex);
+        }
+        m_rows[l] += callRows;
+        m_layers[l].dense = options.dense;
+        if (m_onLayer) m_onLayer(call.layer);
+        return out.output;
+    }
+    if (m_index.defined())
+        throw BackendError("Stream-Attn recorder: layer " + std::to_string(call.layer) + " has more rows than the " +
+                           std::to_string(m_totalRows) + " reserved for it");
     StreamAttnOutput out = streamAttention(q, k, v, m_params, options);
 
     core::StreamAttnResult rows;
@@ -62,7 +102,41 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
     return out.output;
 }
 
-std::vector<core::LayerRecord> StreamAttnRecorder::takeLayers() { return std::move(m_layers); }
+std::vector<core::LayerRecord> StreamAttnRecorder::takeLayers()
+{
+    if (!m_index.defined()) return std::move(m_layers);
+    // One copy of each record buffer to pinned host memory, then per layer the rows written.
+    const auto toHost = [](const torch::Tensor& t) {
+        torch::Tensor host = torch::empty(t.sizes(), t.options().device(torch::kCPU).pinned_memory(true));
+        host.copy_(t);
+        return host;
+    };
+    const torch::Tensor index = toHost(m_index), mass = toHost(m_mass);
+    const torch::Tensor captured = m_fidelity ? toHost(m_captured) : torch::Tensor();
+    const torch::Tensor oracle = m_fidelity ? toHost(m_oracle) : torch::Tensor();
+    const auto H = static_cast<std::size_t>(m_heads), R = static_cast<std::size_t>(m_totalRows),
+               kp = static_cast<std::size_t>(m_params.kPrime());
+    for (std::size_t l = 0; l < m_layers.size(); ++l) {
+        const auto rows = static_cast<std::size_t>(m_rows[l]);
+        // [H, R, width] of layer l, rows [0, rows) of each head.
+        const auto take = [&](auto* all, auto& into, std::size_t width) {
+            into.clear();
+            into.reserve(H * rows * width);
+            for (std::size_t h = 0; h < H; ++h) {
+                const auto* from = all + (l * H + h) * R * width;
+                into.insert(into.end(), from, from + rows * width);
+            }
+        };
+        take(index.data_ptr<std::int32_t>(), m_layers[l].index, kp);
+        take(mass.data_ptr<float>(), m_layers[l].mass, kp);
+        if (m_fidelity) {
+            take(captured.data_ptr<float>(), m_layers[l].captured, 1);
+            take(oracle.data_ptr<std::int32_t>(), m_layers[l].oracleIndex, kp);
+        }
+    }
+    m_index = m_mass = m_captured = m_oracle = torch::Tensor();
+    return std::move(m_layers);
+}
 
 torch::Tensor ObservedDenseAttention::attend(const AttentionCall& call, const torch::Tensor& q, const torch::Tensor& k,
                                              const torch::Tensor& v)

@@ -15,10 +15,14 @@
 
 namespace sparsetrace::gpu {
 
+// On CUDA with `totalRows` given (prefill rows + decode steps), the records of every layer go to
+// one device buffer [L, H, totalRows, K'] allocated at the first call and copied to the host once,
+// through pinned memory, by takeLayers(); otherwise (CPU, or totalRows 0) each call's rows are
+// copied to the host as they come.
 class StreamAttnRecorder : public AttentionBackend {
 public:
     StreamAttnRecorder(const core::StreamParams& params, int layers, int heads, bool fidelity, core::CpuBackend cpuBackend,
-                       std::stop_token stop, std::function<void(int layer)> onLayer);
+                       std::stop_token stop, std::function<void(int layer)> onLayer, std::int64_t totalRows = 0);
     torch::Tensor attend(const AttentionCall& call, const torch::Tensor& q, const torch::Tensor& k,
                          const torch::Tensor& v) override;
     // The records, [H, rows, K'] per layer; rows() tells how many each holds.
@@ -34,6 +38,9 @@ private:
     std::function<void(int)> m_onLayer;
     std::vector<core::LayerRecord> m_layers;
     std::vector<std::int64_t> m_rows;
+    std::int64_t m_totalRows;
+    // Device records [L, H, totalRows, K'] (captured: [L, H, totalRows]); undefined until a CUDA call.
+    torch::Tensor m_index, m_mass, m_captured, m_oracle;
 };
 
 // Exact attention with a cancellation check and a progress report per layer.

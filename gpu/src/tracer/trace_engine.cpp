@@ -43,15 +43,19 @@ struct PreparedPrompt {
     std::vector<std::string> strings;
 };
 
-// Appends token `id` decoded on its own to `text` and returns its span in code points. A token
-// holding part of a multi-byte character (byte-level BPE) decodes to U+FFFD.
-std::array<std::int32_t, 2> appendDecodedToken(std::string& text, const core::Tokenizer* tok, std::int32_t id)
+// Appends token `id` decoded on its own to `text`, whose length in code points is `codePoints`
+// (kept up to date), and returns its span in code points. A token holding part of a multi-byte
+// character (byte-level BPE) decodes to U+FFFD. The running count keeps a prompt of T tokens
+// O(T) (counting the whole text per token made 128k token ids take seconds).
+std::array<std::int32_t, 2> appendDecodedToken(std::string& text, std::size_t& codePoints, const core::Tokenizer* tok,
+                                               std::int32_t id)
 {
     std::string piece = tok ? tok->decode(std::span<const std::int32_t>(&id, 1)) : std::string();
     if (!core::isValidUtf8(piece)) piece = "\xEF\xBF\xBD";
-    const auto start = static_cast<std::int32_t>(core::codePointCount(text));
+    const auto start = static_cast<std::int32_t>(codePoints);
     text += piece;
-    return {start, static_cast<std::int32_t>(core::codePointCount(text))};
+    codePoints += core::codePointCount(piece);
+    return {start, static_cast<std::int32_t>(codePoints)};
 }
 
 std::string nowIso8601()
@@ -182,7 +186,8 @@ struct TraceEngine::Impl {
             p.ids = r.tokenIds;
             // Without the original text, the text is the ids decoded one by one, so that every
             // token has its own span.
-            for (std::int32_t id : p.ids) p.offsets.push_back(appendDecodedToken(p.text, tok, id));
+            std::size_t codePoints = 0;
+            for (std::int32_t id : p.ids) p.offsets.push_back(appendDecodedToken(p.text, codePoints, tok, id));
         }
         if (p.ids.empty()) throw ArgumentError("the prompt is empty after tokenization");
         for (std::int32_t id : p.ids) p.strings.emplace_back(tok ? std::string(tok->idToToken(id)) : std::string());
@@ -228,14 +233,16 @@ TraceEstimate TraceEngine::Impl::estimateFor(const TraceRequest& r, const core::
     const double rows = std::ceil(static_cast<double>(T) / r.params.bq) + n;
     const double kp = r.params.kPrime();
     const double weights = params * dtypeBytes;
-    const double kv = 2.0 * L * Hkv * D * static_cast<double>(T + n) * dtypeBytes * 1.5; // cache grows by doubling
+    // The KV cache holds the prompt and the generated tokens, reserved once; without check tokens
+    // there is none, only one layer's keys and values at a time.
+    const double kv = 2.0 * (n > 0 ? L : 1.0) * Hkv * D * static_cast<double>(T + n) * dtypeBytes;
     const double chunk = std::min<double>(static_cast<double>(T), 4096.0);
     const double activations = chunk * (4.0 * config.hidden + 3.0 * config.intermediate) * 4.0 +
                                static_cast<double>(T) * (2.0 * config.hidden + 4.0 * H * D) * dtypeBytes;
     const double records = L * H * rows * kp * 8.0 * (r.fidelity ? 1.6 : 1.0);
     TraceEstimate e;
     e.promptTokens = T;
-    e.peakBytes = static_cast<std::int64_t>(weights + kv + activations + (cuda ? 0.0 : records));
+    e.peakBytes = static_cast<std::int64_t>(weights + kv + activations + records); // CUDA: records on the device
     // Work, split by who does it: libtorch (the model's matrix products, the dense reference's
     // attention) and the Stream-Attn backend (mask search and block-sparse attention; the fidelity
     // pass, one dense attention), each at its own rate.
@@ -318,6 +325,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
         if (n > 0) {
             ObservedDenseAttention dense(stop, [&](int l) { report(l + 1, L, "dense reference"); });
             KvCache cache;
+            cache.reserve = T + n; // the prompt and every generated token: allocated once
             torch::Tensor logits = model.forward(ids, lastRow, dense, &cache);
             denseFirst = rowOf(logits, 0);
             std::int32_t tok = core::argmaxLogit(denseFirst);
@@ -330,10 +338,17 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
         }
 
         auto runSparse = [&](const core::StreamParams& params, bool fidelity, const std::string& stage) {
-            StreamAttnRecorder recorder(params, L, H, fidelity, r.cpuBackend, stop, [&](int l) { report(l + 1, L, stage); });
+            // Records: the prompt's rows and one row per generated token fed back.
+            const std::int64_t totalRows = (T + params.bq - 1) / params.bq + n;
+            StreamAttnRecorder recorder(params, L, H, fidelity, r.cpuBackend, stop, [&](int l) { report(l + 1, L, stage); },
+                                        totalRows);
+            // Without check tokens nothing is decoded: no cache (each layer's keys live only
+            // while the layer runs). With them, the prompt and the generated tokens, reserved once.
             KvCache cache;
+            cache.reserve = T + n;
             SparseRun run;
-            torch::Tensor logits = model.forward(ids, n > 0 ? lastRow : std::vector<std::int64_t>{}, recorder, &cache);
+            torch::Tensor logits =
+                model.forward(ids, n > 0 ? lastRow : std::vector<std::int64_t>{}, recorder, n > 0 ? &cache : nullptr);
             if (n > 0) {
                 run.firstLogits = rowOf(logits, 0);
                 std::int32_t tok = core::argmaxLogit(run.firstLogits);
@@ -387,9 +402,10 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
             info.tokens.offsets = prompt.offsets;
             info.tokens.strings = prompt.strings;
             // Generated tokens (the sparse run's) follow the prompt in the text.
+            std::size_t codePoints = core::codePointCount(info.text);
             for (std::int32_t id : run.tokens) {
                 info.tokens.ids.push_back(id);
-                info.tokens.offsets.push_back(appendDecodedToken(info.text, tok, id));
+                info.tokens.offsets.push_back(appendDecodedToken(info.text, codePoints, tok, id));
                 info.tokens.strings.emplace_back(tok ? std::string(tok->idToToken(id)) : std::string());
             }
             if (n > 0) {
