@@ -28,9 +28,10 @@ public:
                                  const torch::Tensor& v) = 0;
 };
 
-// Exact softmax attention in O(T) memory. On the CPU (and for sliding-window layers or partial
-// query ranges on CUDA) a streamed online softmax over query x key chunks with a running max and
-// sum in float32; on CUDA with libtorch 2.x, global causal prefill and single-token decode go to
+// Exact softmax attention in O(T) memory. On the CPU the Stream-Attn CPU backend's vector kernels
+// (cpu::exactAttention: online softmax over key tiles, float32, one head per thread); for
+// sliding-window layers or partial query ranges on CUDA a streamed online softmax over query x
+// key chunks with a running max and sum in float32; on CUDA with libtorch 2.x, global causal prefill and single-token decode go to
 // at::scaled_dot_product_attention (flash), with native GQA.
 class DenseAttention : public AttentionBackend {
 public:
