@@ -26,6 +26,10 @@ public:
     // dimension is contiguous). Returns [H, Tq, D] in q's dtype.
     virtual torch::Tensor attend(const AttentionCall& call, const torch::Tensor& q, const torch::Tensor& k,
                                  const torch::Tensor& v) = 0;
+    // Whether every query row must go through attend. False lets the model skip the rows whose
+    // output it discards (the last layer's rows before the first logit row): only for backends
+    // whose rows do not depend on each other and that record nothing per row.
+    virtual bool needsEveryRow() const { return true; }
 };
 
 // Exact softmax attention in O(T) memory. On the CPU the Stream-Attn CPU backend's vector kernels
@@ -37,6 +41,7 @@ class DenseAttention : public AttentionBackend {
 public:
     torch::Tensor attend(const AttentionCall& call, const torch::Tensor& q, const torch::Tensor& k,
                          const torch::Tensor& v) override;
+    bool needsEveryRow() const override { return false; }
 };
 
 // The streamed online-softmax attention on its own (any device, float32 accumulation), for
