@@ -108,7 +108,7 @@ struct CpuRates {
 CpuRates cpuRates(core::CpuBackend backend, int heads)
 {
     const double threads = std::min<double>(heads, std::max(1u, std::thread::hardware_concurrency()));
-    if (backend == core::CpuBackend::Reference) return {1.6e10 * threads, 1.3e9, 1.4e9};
+    if (backend == core::CpuBackend::Reference) return {1.6e10 * threads, 1.1e9, 1.1e9};
     return {1.6e10 * threads, 1.0e10 * threads, 1.6e10 * threads};
 }
 
