@@ -445,6 +445,7 @@ def main():
     ap.add_argument("--out", required=True, help="model folder written (and refreshed every --export-every s)")
     ap.add_argument("--minutes", type=float, default=7.0, help="training time of this run")
     ap.add_argument("--resume", help="checkpoint.pt of an earlier run")
+    ap.add_argument("--init", help="model folder whose weights start a fresh run (same shapes), e.g. the 4k demo model")
     ap.add_argument("--seed", type=int, default=20261123)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--tokens-per-step", type=int, default=65536)
@@ -516,6 +517,13 @@ def main():
         opt.load_state_dict(st)
         meta = ckpt["meta"]
         log(f"resumed at step {meta['step']} ({meta['seconds']:.0f} s, {meta['tokens'] / 1e6:.1f} M tokens)")
+    elif args.init:
+        from safetensors.torch import load_file
+        state = load_file(os.path.join(args.init, "model.safetensors"))
+        model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+        model.to(device)
+        meta["init"] = os.path.basename(os.path.normpath(args.init))
+        log(f"initialised from {args.init}/model.safetensors ({len(state)} tensors)")
     meta["runs"] += 1
     log(f"model: {params / 1e6:.2f} M parameters on {device}; config {json.dumps({k: config[k] for k in ('hidden_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'vocab_size')})}")
 
