@@ -7,7 +7,8 @@
 # exported folder is checked against transformers' Qwen2ForCausalLM when transformers is present.
 # Run (GPU machine):  python3 resources/demo-model/train.py --book war-and-peace.txt \
 #                       --niah-source core/src/niah.cpp --out OUT --minutes 7 [--resume OUT/checkpoint.pt]
-#                       [--context 16384 --min-length 512]   (the 4k model: --context 4096 --min-length 256)
+#                       [--context 16384 --min-length 512 --workers 6] [--init resources/demo-model]
+#                     (the defaults, --context 4096 --min-length 256 --workers 3, made resources/demo-model)
 # SPDX-License-Identifier: GPL-3.0-or-later
 import argparse
 import json
@@ -411,8 +412,8 @@ def sample_length(rng, min_len, max_len):
 
 
 def curriculum(progress, max_ctx, first_run):
-    # Short contexts first (fast signal): at most 1024 tokens in the first 10% of a fresh run,
-    # 2048 until 25%, then up to the full context. A resumed run uses the full context throughout.
+    # Short contexts first (fast signal): at most 1024 tokens in the first 10% of a run from
+    # random weights, 2048 until 25%, then up to the full context; otherwise the full range.
     p = progress if first_run else 1.0
     return min(max_ctx, 1024 if p < 0.1 else 2048 if p < 0.25 else max_ctx)
 
@@ -450,9 +451,10 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--tokens-per-step", type=int, default=65536)
     ap.add_argument("--export-every", type=float, default=90.0)
-    ap.add_argument("--context", type=int, default=16384, help="max_position_embeddings: the longest training episode")
-    ap.add_argument("--min-length", type=int, default=512, help="the shortest training episode (tokens)")
-    ap.add_argument("--workers", type=int, default=6, help="threads that build episodes")
+    # The defaults are the shipped 4k model's; the 16k model: --context 16384 --min-length 512.
+    ap.add_argument("--context", type=int, default=4096, help="max_position_embeddings: the longest training episode")
+    ap.add_argument("--min-length", type=int, default=256, help="the shortest training episode (tokens)")
+    ap.add_argument("--workers", type=int, default=3, help="threads that build episodes (each its own seed)")
     ap.add_argument("--reference", help="write reference logits (ours and transformers') here after training")
     ap.add_argument("--smoke", action="store_true", help="tiny CPU run: byte tokenizer if `tokenizers` is missing")
     args = ap.parse_args()
@@ -531,7 +533,9 @@ def main():
     tokens_per_step = 4096 if args.smoke else args.tokens_per_step
     max_ctx = 512 if args.smoke else config["max_position_embeddings"]
     min_len = 256 if args.smoke else args.min_length
-    first_run = meta["step"] == 0
+    # From random weights: the short-first curriculum and 200 warm-up steps. A resumed run, or
+    # one started from a trained folder (--init), reads the full range at once, 50 warm-up steps.
+    first_run = meta["step"] == 0 and not args.init
     t0 = time.time()
 
     def progress():
