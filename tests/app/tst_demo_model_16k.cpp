@@ -2,8 +2,8 @@
 // runtime's fp32 logits through the CLI (`sparsetrace generate --logits-out`) equal the logits
 // that transformers' Qwen2ForCausalLM gave on the same folder when train.py exported it
 // (tests/fixtures/demo-model-16k/reference.safetensors): 300 random token ids, and the last 32
-// positions of a 16,384-token needle prompt (evaluation keys), where RoPE reaches the far end
-// of the context.
+// positions of a needle prompt of about 16,384 tokens (evaluation keys), where RoPE reaches the
+// far end of the context. Skips while the model is not in the checkout (issue #23).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "cli_process.h"
 #include "shared_assets.h"
@@ -24,8 +24,8 @@
 using sparsetrace::test::runCli;
 
 namespace {
-// Logits reach about 40 in magnitude; two fp32 evaluation orders over 16k positions differ by
-// far less than this (measured: see resources/demo-model-16k/README.md).
+// Logits of the 4k demo model reach about 35; our runtime matched its training script to 8.9e-5
+// on 300 ids (resources/demo-model/README.md). 1e-3 leaves room for fp32 sums over 16k keys.
 constexpr double kTolerance = 1e-3;
 
 const QString kModel = QStringLiteral(SPARSETRACE_SOURCE_DIR "/resources/demo-model-16k");
@@ -99,8 +99,9 @@ private slots:
 
         const auto longIds = ref.copy<std::int64_t>("long_ids");
         const auto longHf = ref.copy<float>("long_logits_last32_hf");
-        QCOMPARE(longIds.size(), std::size_t(16384));
-        compare(ourLogits(longIds, "long"), longIds.size(), longHf, 32, vocab, "16,384-token needle prompt, last 32 rows");
+        // train.py fills the needle prompt to the context (16,384 tokens) to within a sentence.
+        QVERIFY2(longIds.size() > 16000 && longIds.size() <= 16384, "the reference's needle prompt spans the 16k context");
+        compare(ourLogits(longIds, "long"), longIds.size(), longHf, 32, vocab, "16k-token needle prompt, last 32 rows");
     }
 };
 
