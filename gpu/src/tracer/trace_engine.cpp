@@ -412,10 +412,9 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
             info.tokens.offsets = prompt.offsets;
             info.tokens.strings = prompt.strings;
             // Generated tokens (the sparse run's) follow the prompt in the text.
-            auto codePoints = static_cast<std::int32_t>(core::codePointCount(info.text));
             for (std::int32_t id : run.tokens) {
                 info.tokens.ids.push_back(id);
-                info.tokens.offsets.push_back(appendDecodedToken(info.text, codePoints, tok, id));
+                info.tokens.offsets.push_back(appendDecodedToken(info.text, tok, id));
                 info.tokens.strings.emplace_back(tok ? std::string(tok->idToToken(id)) : std::string());
             }
             if (n > 0) {
