@@ -170,13 +170,15 @@ int runTrace(const TraceOptions& o, bool searchK)
     {
         Runner runner([] { return std::make_unique<gpu::TraceEngine>(); }, callbacks);
         runner.start([&](gpu::TraceEngine& engine, std::stop_token stop, const core::ProgressFn& progress) {
-            gpu::TraceEstimate e = engine.estimate(request);
-            std::fprintf(stderr, "estimate: %s\n", e.summary.c_str());
-            return engine.trace(request, progress, stop, [&](const gpu::ProbeReport& p) {
-                if (tty) std::fprintf(stderr, "\r%*s\r", 80, "");
-                std::printf("probe K=%-5d %s  sparsity %.4f\n", p.k, p.preserved ? "preserved    " : "NOT preserved", p.sparsity);
-                std::fflush(stdout);
-            });
+            // One tokenization: the engine hands over the estimate it makes before loading.
+            return engine.trace(
+                request, progress, stop,
+                [&](const gpu::ProbeReport& p) {
+                    if (tty) std::fprintf(stderr, "\r%*s\r", 80, "");
+                    std::printf("probe K=%-5d %s  sparsity %.4f\n", p.k, p.preserved ? "preserved    " : "NOT preserved", p.sparsity);
+                    std::fflush(stdout);
+                },
+                [](const gpu::TraceEstimate& e) { std::fprintf(stderr, "estimate: %s\n", e.summary.c_str()); });
         });
         std::unique_lock l(mutex);
         while (outcome == Outcome::Running) {

@@ -1,4 +1,4 @@
-// k search, behaviour measures and per-head statistics (spec sections 3 and 4).
+// k search and behaviour measures (spec section 4).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sparsetrace/core/k_search.h"
 
@@ -73,41 +73,6 @@ int argmaxLogit(std::span<const float> logits)
 {
     if (logits.empty()) throw ArgumentError("argmax of no logits");
     return static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-}
-
-HeadStats computeHeadStats(const TraceInfo& info, int layer, const LayerView& view)
-{
-    HeadStats out;
-    const std::int64_t qb = info.queryBlocks();
-    for (int h = 0; h < view.heads; ++h) {
-        out.sparsity.push_back(static_cast<float>(headSparsity(info, layer, view, h).sparsity()));
-        double entropySum = 0;
-        for (std::int64_t r = 0; r < qb; ++r) {
-            auto mass = view.massRow(h, r);
-            double total = 0;
-            for (float m : mass) total += m;
-            double e = 0;
-            if (total > 0)
-                for (float m : mass)
-                    if (m > 0) e -= (m / total) * std::log(m / total);
-            entropySum += e;
-        }
-        out.entropy.push_back(static_cast<float>(qb > 0 ? entropySum / static_cast<double>(qb) : 0.0));
-    }
-    return out;
-}
-
-void storeHeadStats(OwnedTrace& trace)
-{
-    const int L = trace.layers(), H = trace.heads();
-    std::vector<float> sparsity(static_cast<std::size_t>(L * H)), entropy(static_cast<std::size_t>(L * H));
-    for (int l = 0; l < L; ++l) {
-        HeadStats s = computeHeadStats(trace.info(), l, trace.layer(l));
-        std::copy(s.sparsity.begin(), s.sparsity.end(), sparsity.begin() + l * H);
-        std::copy(s.entropy.begin(), s.entropy.end(), entropy.begin() + l * H);
-    }
-    trace.mutableInfo().headStats["sparsity"] = std::move(sparsity);
-    trace.mutableInfo().headStats["entropy"] = std::move(entropy);
 }
 
 } // namespace sparsetrace::core

@@ -1,9 +1,11 @@
 // Sentence-level attention, vertical scores, kurtosis and receiver heads from block masks
-// (spec section 6), and the chunks_labeled.json import.
+// (spec section 6), the chunks_labeled.json import, and the pipeline over them.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sparsetrace/core/thought_anchors.h"
 
 #include "sparsetrace/core/error.h"
+#include "sparsetrace/core/sentence_labeller.h"
+#include "sparsetrace/core/utf8.h"
 
 #include "json_checked.h"
 
@@ -320,6 +322,84 @@ std::vector<std::string> assignLabels(const std::vector<Sentence>& sentences, co
         }
         cursor = found + 1;
         if (!labels[found].tags.empty()) out[i] = labels[found].tags.front();
+    }
+    return out;
+}
+
+std::vector<Sentence> sentencesFromChunks(std::string_view text, const std::vector<ChunkLabel>& labels)
+{
+    std::vector<const ChunkLabel*> ordered;
+    for (const auto& l : labels) ordered.push_back(&l);
+    std::stable_sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) { return a->index < b->index; });
+    std::vector<Sentence> out;
+    std::size_t byte = 0, counted = 0;
+    std::int64_t points = 0; // code points of text[0, counted)
+    for (const auto* l : ordered) {
+        if (l->chunk.empty()) continue;
+        const std::size_t at = text.find(l->chunk, byte);
+        if (at == std::string_view::npos) continue;
+        points += static_cast<std::int64_t>(codePointCount(text.substr(counted, at - counted)));
+        const auto length = static_cast<std::int64_t>(codePointCount(l->chunk));
+        Sentence s;
+        s.text = l->chunk;
+        s.chars = {points, points + length};
+        out.push_back(std::move(s));
+        counted = at;
+        byte = at + l->chunk.size();
+    }
+    return out;
+}
+
+AnchorsAnalysis analyseThoughtAnchors(const std::vector<AnchorSource>& sources, const AnchorOptions& o)
+{
+    if (o.topHeads < 1) throw ArgumentError("the number of receiver heads (--top-heads) must be at least 1");
+    AnchorsAnalysis out;
+    std::vector<TraceVerticals> verticals;
+    for (const AnchorSource& src : sources) {
+        const std::string prefix = src.name.empty() ? std::string() : src.name + ": ";
+        if (!src.trace) throw ArgumentError(prefix + "no trace is open");
+        const TraceInfo& info = src.trace->info();
+        TraceAnchors a;
+        a.trace = src.trace;
+        std::vector<Sentence> sentences;
+        if (o.wholeText) {
+            sentences = splitSentences(info.text);
+        } else {
+            try {
+                sentences = segmentChainOfThought(info.text);
+            } catch (const ArgumentError&) {
+                if (!src.labels)
+                    throw ArgumentError(prefix + "the trace's text holds no <think>, so there is no chain of thought to split; " +
+                                        o.noChainHint);
+                sentences = sentencesFromChunks(info.text, *src.labels);
+                a.sentencesFromLabels = true;
+                if (sentences.empty()) throw ArgumentError(prefix + "none of the labelled sentences occurs in the trace's text");
+            }
+        }
+        mapSentencesToTokens(sentences, info.tokens);
+        if (sentences.size() <= static_cast<std::size_t>(kVerticalMinDistance))
+            throw ArgumentError(prefix + (o.wholeText ? "the text has " : "the chain of thought has ") + std::to_string(sentences.size()) +
+                                " sentences; vertical scores need at least " + std::to_string(kVerticalMinDistance + 1));
+        verticals.push_back(computeVerticals(*src.trace, std::move(sentences)));
+        out.traces.push_back(std::move(a));
+    }
+    out.heads = selectReceiverHeads(verticals, o.topHeads);
+    for (std::size_t t = 0; t < sources.size(); ++t) {
+        TraceAnchors& a = out.traces[t];
+        a.verticals = std::move(verticals[t]);
+        if (sources[t].labels) {
+            a.categories = assignLabels(a.sentences(), *sources[t].labels, a.unlabelled);
+            a.categorySource = sources[t].labelSource;
+        } else {
+            std::vector<std::string> texts;
+            for (const auto& s : a.sentences()) texts.push_back(s.text);
+            a.categories = labelSentencesRuleBased(texts);
+            a.categorySource = kRuleBasedLabellerName;
+        }
+        a.receiver = receiverScores(a.verticals, out.heads);
+        for (std::size_t i = 0; i < a.receiver.size(); ++i)
+            if (std::isfinite(a.receiver[i])) a.ranking.push_back(i);
+        std::stable_sort(a.ranking.begin(), a.ranking.end(), [&](std::size_t x, std::size_t y) { return a.receiver[x] > a.receiver[y]; });
     }
     return out;
 }

@@ -1,12 +1,12 @@
 // The Qt facade over the job runner (see trace_runner.h).
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "sparsetrace/widgets/trace_runner.h"
+#include "trace_runner.h"
 
 #include "sparsetrace/core/error.h"
 
 #include <QMetaObject>
 
-namespace sparsetrace::widgets {
+namespace sparsetrace::explorer {
 
 namespace {
 
@@ -32,9 +32,9 @@ core::TraceRequest resolvedRequest(const TraceRunSpec& spec)
 
 } // namespace
 
-TraceRunner::TraceRunner(EngineFactory factory, QObject* parent) : QObject(parent), m_factory(std::move(factory))
+TraceRunner::TraceRunner(core::EngineFactory factory, QObject* parent) : QObject(parent), m_factory(std::move(factory))
 {
-    qRegisterMetaType<TracePtr>();
+    qRegisterMetaType<widgets::TracePtr>();
     qRegisterMetaType<TraceExamination>();
 }
 
@@ -66,7 +66,7 @@ void TraceRunner::ensureRunJobs()
     c.finished = [this, epoch](std::uint64_t id, RunOutcome outcome) {
         deliver(epoch, id, &m_runJob, [this, outcome = std::move(outcome)] {
             setBusy(false);
-            if (outcome.trace) emit finished(TracePtr(outcome.trace));
+            if (outcome.trace) emit finished(widgets::TracePtr(outcome.trace));
             else emit sweepFinished(QString::fromStdString(outcome.sweepFolder), outcome.cells, outcome.retrieved);
         });
     };
@@ -111,7 +111,7 @@ void TraceRunner::setBusy(bool busy)
     emit busyChanged(busy);
 }
 
-std::uint64_t TraceRunner::startJob(std::function<RunOutcome(TraceEngineInterface&, std::stop_token, const core::ProgressFn&)> job)
+std::uint64_t TraceRunner::startJob(std::function<RunOutcome(core::TraceEngineInterface&, std::stop_token, const core::ProgressFn&)> job)
 {
     ensureRunJobs();
     m_runJob = m_runs->start(std::move(job));
@@ -123,7 +123,7 @@ std::uint64_t TraceRunner::startJob(std::function<RunOutcome(TraceEngineInterfac
 std::uint64_t TraceRunner::start(TraceRunSpec spec)
 {
     const std::uint64_t serial = m_run + 1, epoch = m_epoch;
-    return startJob([this, serial, epoch, spec = std::move(spec)](TraceEngineInterface& engine, std::stop_token stop,
+    return startJob([this, serial, epoch, spec = std::move(spec)](core::TraceEngineInterface& engine, std::stop_token stop,
                                                                    const core::ProgressFn& progress) {
         const core::TraceRequest request = resolvedRequest(spec);
         core::throwIfStopped(stop);
@@ -139,7 +139,7 @@ std::uint64_t TraceRunner::start(TraceRunSpec spec)
 
 std::uint64_t TraceRunner::startSweep(core::NiahTracedSweep sweep)
 {
-    return startJob([sweep = std::move(sweep)](TraceEngineInterface& engine, std::stop_token stop,
+    return startJob([sweep = std::move(sweep)](core::TraceEngineInterface& engine, std::stop_token stop,
                                                const core::ProgressFn& progress) mutable {
         const std::string folder = sweep.outDir.string();
         std::size_t done = 0, total = sweep.spec.cellCount();
@@ -175,7 +175,7 @@ void TraceRunner::cancel()
 std::uint64_t TraceRunner::examine(TraceRunSpec spec)
 {
     ensureExamJobs();
-    m_examJob = m_exams->start([spec = std::move(spec)](TraceEngineInterface& engine, std::stop_token stop,
+    m_examJob = m_exams->start([spec = std::move(spec)](core::TraceEngineInterface& engine, std::stop_token stop,
                                                         const core::ProgressFn&) {
         auto e = std::make_shared<TraceExamination>();
         e->devices = engine.devices();
@@ -219,4 +219,4 @@ void TraceRunner::shutdown()
     }
 }
 
-} // namespace sparsetrace::widgets
+} // namespace sparsetrace::explorer

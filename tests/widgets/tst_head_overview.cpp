@@ -1,11 +1,10 @@
-// The layer x head overview: statistics definitions on a hand-made trace, the table model
-// under QAbstractItemModelTester, clicking a cell selects the head.
+// The layer x head overview: the table model under QAbstractItemModelTester, clicking a cell
+// selects the head (the statistics' definitions are tested in tests/core/tst_head_stats.cpp).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "planted_trace.h"
 
 #include "sparsetrace/widgets/head_overview_widget.h"
 #include "sparsetrace/widgets/head_stat_model.h"
-#include "sparsetrace/widgets/head_stats.h"
 #include "sparsetrace/widgets/layer_head_selection.h"
 
 #include <QAbstractItemModelTester>
@@ -22,62 +21,10 @@
 using namespace sparsetrace;
 using namespace sparsetrace::widgets;
 
-namespace {
-// One layer, one head, T = 8, bq = bk = 4: row 0 keeps block 0 with mass 1; row 1 keeps
-// blocks 0 and 1 with 0.5 each.
-std::shared_ptr<core::OwnedTrace> tinyTrace()
-{
-    core::SyntheticTraceSpec spec;
-    spec.layers = 1;
-    spec.heads = 1;
-    spec.promptTokens = 8;
-    spec.params.bq = spec.params.bk = 4;
-    spec.params.k = 1;
-    spec.params.sinks = 4;
-    spec.params.window = 4;
-    auto t = core::makeSyntheticTrace(spec);
-    auto& rec = t->mutableLayers()[0];
-    const int KP = t->info().kPrime();
-    std::fill(rec.index.begin(), rec.index.end(), -1);
-    std::fill(rec.mass.begin(), rec.mass.end(), 0.0f);
-    rec.index[0] = 0;
-    rec.mass[0] = 1.0f;
-    rec.index[KP] = 0;
-    rec.index[KP + 1] = 1;
-    rec.mass[KP] = rec.mass[KP + 1] = 0.5f;
-    return t;
-}
-} // namespace
 
-class TestHeadStats : public QObject {
+class TestHeadOverview : public QObject {
     Q_OBJECT
 private slots:
-    void definitions()
-    {
-        auto t = tinyTrace();
-        QVERIFY(availableStatistics(*t).contains("sparsity"));
-        QVERIFY(availableStatistics(*t).contains("entropy"));
-        QVERIFY(!availableStatistics(*t).contains("captured_mass"));
-        // Entropy: mean of 0 and ln 2.
-        QVERIFY(std::abs(headStatistic(*t, "entropy")[0] - std::log(2.0) / 2) < 1e-6);
-        // Column scores 1.5 and 0.5: deviations +-0.5, m4 / m2^2 - 3 = -2.
-        QVERIFY(std::abs(headStatistic(*t, "kurtosis")[0] + 2.0) < 1e-6);
-        QVERIFY(!statisticNeedsComputing(*t, "sparsity"));
-        QCOMPARE(headStatistic(*t, "sparsity"), t->info().headStats.at("sparsity"));
-        QVERIFY_THROWS_EXCEPTION(sparsetrace::ArgumentError, headStatistic(*t, "nonsense"));
-        std::atomic<bool> stop{true};
-        QVERIFY(headStatistic(*t, "entropy", &stop).empty());
-    }
-
-    void capturedMassWhenPresent()
-    {
-        auto t = test::makePlantedTrace(4096, true);
-        QVERIFY(availableStatistics(*t).contains("captured_mass"));
-        const auto v = headStatistic(*t, "captured_mass");
-        QCOMPARE(v.size(), std::size_t(6));
-        for (float x : v) QVERIFY(x >= 0.8f && x <= 1.0f);
-    }
-
     void modelUnderTester()
     {
         HeadStatModel model;
@@ -155,5 +102,5 @@ private slots:
     }
 };
 
-QTEST_MAIN(TestHeadStats)
-#include "tst_head_stats.moc"
+QTEST_MAIN(TestHeadOverview)
+#include "tst_head_overview.moc"

@@ -9,7 +9,7 @@
 #include "sparsetrace/core/prompt_source.h"
 #include "sparsetrace/core/trace_request.h"
 #include "sparsetrace/widgets/async_jobs.h"
-#include "sparsetrace/widgets/trace_engine_interface.h"
+#include "sparsetrace/core/trace_engine_interface.h"
 
 #include <QObject>
 #include <QString>
@@ -19,7 +19,7 @@
 #include <optional>
 #include <vector>
 
-namespace sparsetrace::widgets {
+namespace sparsetrace::explorer {
 
 // A run as the explorer asks for it: the request, whose prompt text comes from `prompt`.
 struct TraceRunSpec {
@@ -29,7 +29,7 @@ struct TraceRunSpec {
 
 // What is known about a spec before running it. The model and the estimate fail separately.
 struct TraceExamination {
-    std::vector<DeviceChoice> devices;
+    std::vector<core::DeviceChoice> devices;
     std::optional<core::ModelFolderSummary> model;
     QString modelError;                      // why the folder cannot be used (empty when it can)
     std::optional<core::TraceEstimate> estimate;
@@ -40,7 +40,7 @@ struct TraceExamination {
 class TraceRunner : public QObject {
     Q_OBJECT
 public:
-    explicit TraceRunner(EngineFactory factory, QObject* parent = nullptr);
+    explicit TraceRunner(core::EngineFactory factory, QObject* parent = nullptr);
     // Stops a running trace and joins the workers (returns within one layer of the engine).
     ~TraceRunner() override;
 
@@ -76,7 +76,7 @@ signals:
     void failed(const QString& message);
     void cancelled();
     void busyChanged(bool busy);
-    void examined(const sparsetrace::widgets::TraceExamination& examination);
+    void examined(const sparsetrace::explorer::TraceExamination& examination);
 
 private:
     // What a run made: a trace, or a finished sweep's folder and counts.
@@ -86,18 +86,18 @@ private:
         int cells = 0, retrieved = 0;
     };
     using ExamResult = std::shared_ptr<TraceExamination>;
-    using RunJobs = core::JobRunner<TraceEngineInterface, RunOutcome>;
-    using ExamJobs = core::JobRunner<TraceEngineInterface, ExamResult>;
+    using RunJobs = core::JobRunner<core::TraceEngineInterface, RunOutcome>;
+    using ExamJobs = core::JobRunner<core::TraceEngineInterface, ExamResult>;
 
     void ensureRunJobs();
-    std::uint64_t startJob(std::function<RunOutcome(TraceEngineInterface&, std::stop_token, const core::ProgressFn&)> job);
+    std::uint64_t startJob(std::function<RunOutcome(core::TraceEngineInterface&, std::stop_token, const core::ProgressFn&)> job);
     void ensureExamJobs();
     void setBusy(bool busy);
     // Queues `f` to the GUI thread; it runs when job `id` of `epoch` is still the latest of
     // its kind (`latest` points at m_runJob or m_examJob).
     template <class F> void deliver(std::uint64_t epoch, std::uint64_t id, const std::uint64_t* latest, F f);
 
-    EngineFactory m_factory;
+    core::EngineFactory m_factory;
     std::unique_ptr<RunJobs> m_runs;
     std::unique_ptr<ExamJobs> m_exams;
     // Ids restart with every JobRunner, so deliveries also carry the epoch (shutdowns so far).
@@ -108,6 +108,6 @@ private:
     bool m_busy = false;
 };
 
-} // namespace sparsetrace::widgets
+} // namespace sparsetrace::explorer
 
-Q_DECLARE_METATYPE(sparsetrace::widgets::TraceExamination)
+Q_DECLARE_METATYPE(sparsetrace::explorer::TraceExamination)
