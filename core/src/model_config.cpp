@@ -5,6 +5,7 @@
 #include "sparsetrace/core/model_config.h"
 
 #include "sparsetrace/core/error.h"
+#include "sparsetrace/core/read_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -289,11 +290,7 @@ ModelConfig parseConfig(const nlohmann::json& j, const std::string& label)
 ModelConfig ModelConfig::load(const std::string& modelDir)
 {
     const std::string path = modelDir + "/config.json";
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw ModelError(path + ": cannot open (is this a Hugging Face model folder?)");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return fromJson(ss.str(), path);
+    return fromJson(readFileBytes<ModelError>(path, "(is this a Hugging Face model folder?)"), path);
 }
 
 double ModelConfig::attentionScale() const

@@ -3,6 +3,7 @@
 #include "sparsetrace/core/niah.h"
 
 #include "sparsetrace/core/error.h"
+#include "sparsetrace/core/read_file.h"
 #include "sparsetrace/core/utf8.h"
 
 #include <utf8proc.h>
@@ -125,11 +126,7 @@ Haystack Haystack::fromText(std::string_view text, std::string name)
 
 Haystack Haystack::fromFile(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path + ": cannot open the haystack text");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return fromText(ss.str(), path);
+    return fromText(readFileBytes(path, "the haystack text"), path);
 }
 
 Haystack Haystack::noise() { return fromText(kNoiseHaystack, "noise"); }

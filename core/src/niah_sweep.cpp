@@ -3,6 +3,7 @@
 #include "sparsetrace/core/niah_sweep.h"
 
 #include "sparsetrace/core/error.h"
+#include "sparsetrace/core/read_file.h"
 #include "sparsetrace/core/mapped_file.h"
 #include "sparsetrace/core/sentences.h"
 #include "sparsetrace/core/tokenizer.h"
@@ -360,17 +361,7 @@ void NiahTable::writeCsv(const std::filesystem::path& path) const { writeText(pa
 
 NiahTable NiahTable::readJson(const std::filesystem::path& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path.string() + ": cannot open the NIAH table");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    json j;
-    try {
-        j = json::parse(ss.str());
-    } catch (const json::exception& e) {
-        throw FormatError(path.string() + ": not valid JSON (" + std::string(e.what()) + ")");
-    }
-    return fromJson(j, path.string());
+    return fromJson(readJsonFile(path, "the NIAH table"), path.string());
 }
 
 std::string niahScoreRule(const NiahSweepSpec& spec)

@@ -4,6 +4,7 @@
 #include "sparsetrace/core/thought_anchors.h"
 
 #include "sparsetrace/core/error.h"
+#include "sparsetrace/core/read_file.h"
 #include "sparsetrace/core/sentence_labeller.h"
 #include "sparsetrace/core/utf8.h"
 
@@ -284,17 +285,7 @@ std::vector<ChunkLabel> parseChunkLabels(const nlohmann::json& j, const std::str
 
 std::vector<ChunkLabel> readChunkLabels(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path + ": cannot open the labels file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(ss.str());
-    } catch (const nlohmann::json::exception& e) {
-        throw FormatError(path + ": not valid JSON (" + std::string(e.what()) + ")");
-    }
-    return parseChunkLabels(j, path);
+    return parseChunkLabels(readJsonFile(path, "the labels file"), path);
 }
 
 const std::vector<std::string>& sentenceCategories()

@@ -8,6 +8,7 @@
 #include "tokenizer_internal.h"
 
 #include "sparsetrace/core/error.h"
+#include "sparsetrace/core/read_file.h"
 #include "sparsetrace/core/mapped_file.h"
 #include "sparsetrace/core/utf8.h"
 
@@ -229,15 +230,6 @@ private:
     std::unordered_map<std::string_view, std::vector<BpeToken>> m_map;
 };
 
-std::string readWholeFile(const std::filesystem::path& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path.string() + ": cannot open");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 // Rust's String::from_utf8_lossy: each maximal invalid subpart becomes one U+FFFD.
 std::string utf8Lossy(std::string_view s)
 {
@@ -387,7 +379,7 @@ Tokenizer Tokenizer::fromFile(const std::filesystem::path& tokenizerJson)
     const std::string_view json(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     std::string config;
     const auto configPath = tokenizerJson.parent_path() / "tokenizer_config.json";
-    if (std::filesystem::is_regular_file(configPath, ec)) config = readWholeFile(configPath);
+    if (std::filesystem::is_regular_file(configPath, ec)) config = readFileBytes(configPath);
     return fromJson(json, config, tokenizerJson.string());
 }
 
