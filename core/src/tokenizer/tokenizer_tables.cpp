@@ -1,7 +1,7 @@
 // Tokenizer building blocks: the JSON scanner for tokenizer.json's big sections, the hash tables
 // of token strings and merges, and the GPT-2 byte-level alphabet.
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/utf8.h"

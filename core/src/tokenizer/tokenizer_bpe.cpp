@@ -3,7 +3,7 @@
 // through a min-heap over a linked list of symbols: O(n log n) in the word length, which matters
 // for Gemma, whose pre-tokenizer leaves whole paragraphs as one word.
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 #include "sparsetrace/core/utf8.h"
 

@@ -2,7 +2,7 @@
 // every normalized byte the original byte range it came from, the way Hugging Face's
 // NormalizedString does, so that offsets of tokens map back to the original text identically.
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 #include "sparsetrace/core/utf8.h"
 

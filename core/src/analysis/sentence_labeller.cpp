@@ -4,7 +4,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sparsetrace/core/sentence_labeller.h"
 
-#include "sentence_labeller_model.h"
+#include "analysis/sentence_labeller_model.h"
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/thought_anchors.h"
 #include "sparsetrace/core/utf8.h"

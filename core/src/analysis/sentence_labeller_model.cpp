@@ -3,7 +3,7 @@
 // Thought Anchors solutions only (`sparsetrace label-agreement --fit-model model.json` over their
 // folders); the 10 incorrect ones stay held out. tst_sentence_labeller refits and compares.
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "sentence_labeller_model.h"
+#include "analysis/sentence_labeller_model.h"
 
 #include <array>
 #include <string_view>

@@ -6,7 +6,7 @@
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/trace_request.h"
 
-#include "json_checked.h"
+#include "format/json_checked.h"
 
 #include <algorithm>
 

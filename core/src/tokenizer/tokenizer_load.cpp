@@ -5,14 +5,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sparsetrace/core/tokenizer.h"
 
-#include "tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/read_file.h"
 #include "sparsetrace/core/mapped_file.h"
 #include "sparsetrace/core/utf8.h"
 
-#include "json_checked.h"
+#include "format/json_checked.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <nlohmann/json.hpp>

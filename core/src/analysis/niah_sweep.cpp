@@ -9,7 +9,7 @@
 #include "sparsetrace/core/tokenizer.h"
 #include "sparsetrace/core/trace_file.h"
 
-#include "json_checked.h"
+#include "format/json_checked.h"
 
 #include <algorithm>
 #include <charconv>

@@ -8,7 +8,7 @@
 #include "sparsetrace/core/sentence_labeller.h"
 #include "sparsetrace/core/utf8.h"
 
-#include "json_checked.h"
+#include "format/json_checked.h"
 
 #include <algorithm>
 #include <cmath>
