@@ -403,7 +403,7 @@ StreamAttnResult attendWithMask(const AttentionInputs& in, const StreamParams& p
     return res;
 }
 
-StreamAttnResult streamAttention(const AttentionInputs& in, const StreamParams& p)
+StreamAttnResult streamAttentionReference(const AttentionInputs& in, const StreamParams& p)
 {
     const std::vector<std::int32_t> index = estimateMask(in, p);
     return attendWithMask(in, p, index);
