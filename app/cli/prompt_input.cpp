@@ -32,10 +32,8 @@ std::vector<std::int32_t> readTokenIdsFile(const std::string& path)
     }
     if (!ids.is_array()) throw FormatError(bad);
     std::vector<std::int32_t> out;
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-        const auto& id = ids[i];
-        if (!id.is_number_integer())
-            throw FormatError(bad + " (entry " + std::to_string(i) + " is not an integer: token ids must be integers)");
+    for (const auto& id : ids) {
+        if (!id.is_number_integer()) throw FormatError(bad);
         const std::int64_t v = id.is_number_unsigned() && id.get<std::uint64_t>() > std::numeric_limits<std::int64_t>::max()
                                    ? std::numeric_limits<std::int64_t>::max()
                                    : id.get<std::int64_t>();
