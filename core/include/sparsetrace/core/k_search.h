@@ -1,6 +1,7 @@
 // The search for the smallest K that keeps the model's behaviour (spec section 4), and the
-// behaviour measures stored with a trace (per-head statistics: head_stats.h). The search is generic over a
-// probe so that it is tested without a model; the tracer supplies a probe that runs the model.
+// behaviour measures stored with a trace (per-head statistics: head_stats.h). The search is
+// generic over a probe so that it is tested without a model; the tracer supplies a probe that
+// runs the model.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
