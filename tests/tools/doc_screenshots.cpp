@@ -2,7 +2,7 @@
 // New Trace and Needle Sweep dialogs filled in for the bundled demo model (with the engine's real
 // folder check and estimate), the Export Figure dialog, and the attention map of a fidelity trace
 // with captured mass and the oracle-only outlines on. Writes OUT/guide-{new-trace,sweep-dialog,
-// export-dialog,fidelity}.png. Run by scripts/screenshot-dialogs.sh (offscreen, no display).
+// export-dialog,fidelity}.png. Run by scripts/docs/screenshot-dialogs.sh (offscreen, no display).
 // Usage: doc_screenshots [OUT_DIR] [SOURCE_DIR]
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sparsetrace/gpu/trace_engine.h"

@@ -7,7 +7,7 @@ bench_stream_attn wrote (mask-<T>.bin: index [H, R, K'] int32, -1 padded; mask-<
 shape), causal inside the blocks. With --ours LOG (bench_stream_attn's output) one table holds
 our time beside theirs.
 
-  python3 scripts/bench_flash_baseline.py --lengths 8192,32768,131072 --mask-dir DIR --ours LOG
+  python3 scripts/bench/bench-flash-baseline.py --lengths 8192,32768,131072 --mask-dir DIR --ours LOG
 """
 import argparse
 import json

@@ -2,7 +2,7 @@
 # Golden ids/offsets for the C++ tokenizer (tests/core/tst_tokenizer.cpp), made with Hugging Face
 # `tokenizers` (0.23.2) and, for chat prompts, transformers' apply_chat_template. Run on the GPU
 # machine (where those are installed) against copies of ../shared assets:
-#   python3 scripts/make_tokenizer_goldens.py --assets .device/tok --out DIR
+#   python3 scripts/data/make-tokenizer-goldens.py --assets .device/tok --out DIR
 # Texts cut from ../shared (War and Peace, Paul Graham essays, thought-anchors chains of thought)
 # are recorded as references (asset, member, field, code point offset and length, sha256), never
 # as text; texts this script makes up are stored inline. Output: one gzip'd JSON per tokenizer.
@@ -230,7 +230,7 @@ def main():
             cases.append(case)
         dt = time.perf_counter() - t0
         golden = {"tokenizer": name, "shared_path": shared_path, "tokenizers_version": tokenizers.__version__,
-                  "generator": "scripts/make_tokenizer_goldens.py",
+                  "generator": "scripts/data/make-tokenizer-goldens.py",
                   "add_special_tokens": True, "cases": cases}
         if has_chat:
             try:

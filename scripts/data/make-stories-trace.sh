@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates resources/demo/stories260K-story.sptrace: a real trace of stories260K (a trained
 # Llama-architecture model, in ../shared) over its own 450-token story, made by our CLI.
-# Usage: scripts/make-demo-trace.sh [BUILD_DIR]   (default build/dev)
+# Usage: scripts/data/make-stories-trace.sh [BUILD_DIR]   (default build/dev)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 build=${1:-build/dev}
 model="${SPARSETRACE_SHARED:-../shared}/assets/models/stories260K"
 [ -f "$model/config.json" ] || { echo "make-demo-trace: $model is missing" >&2; exit 1; }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for SECONDS.
 # A crash is copied into tests/fuzz/regressions/<target>/ (commit it: it becomes a test).
-# Usage: scripts/fuzz.sh SECONDS [TARGET...]   (targets: trace_file safetensors ...; default all)
+# Usage: scripts/check/fuzz.sh SECONDS [TARGET...]   (targets: trace_file safetensors ...; default all)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-seconds=${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}
+cd "$(dirname "$0")/../.."
+seconds=${1:?usage: scripts/check/fuzz.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

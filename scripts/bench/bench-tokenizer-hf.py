@@ -3,7 +3,7 @@
 # (one child process per tokenizer) and single-thread encode speed over the same text that
 # tests/benchmarks/bench_tokenizer measured, then a side-by-side table with its --json output,
 # and whether the ids and offsets of the whole text are identical (its --ids-dir).
-#   python3 scripts/bench_tokenizer_hf.py --text FILE --cpp-json RESULTS --ids-dir DIR [--repeat N]
+#   python3 scripts/bench/bench-tokenizer-hf.py --text FILE --cpp-json RESULTS --ids-dir DIR [--repeat N]
 # SPDX-License-Identifier: GPL-3.0-or-later
 import argparse
 import array

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Configures and builds SparseTrace (preset `dev` unless PRESET is set) after installing the
-# Debian packages it needs. Usage: scripts/build.sh [--werror] [--no-deps]
+# Debian packages it needs. Usage: scripts/setup/build.sh [--werror] [--no-deps]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 werror=OFF
 deps=1
 for a in "$@"; do
@@ -12,7 +12,7 @@ for a in "$@"; do
     *) echo "build.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
-[ $deps -eq 1 ] && scripts/install-deps.sh
+[ $deps -eq 1 ] && scripts/setup/install-deps.sh
 preset="${PRESET:-dev}"
 cmake --preset "$preset" -DSPARSETRACE_WERROR=$werror > "build-$preset-configure.log" 2>&1 \
   || { cat "build-$preset-configure.log"; exit 1; }

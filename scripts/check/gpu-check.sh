@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # On the GPU machine (Ubuntu, CUDA, PyTorch, no Qt, no package access): builds the headless
 # preset against PyTorch's CUDA libtorch and runs the GPU tests with REQUIRE_GPU=1.
-# Needs .deps/ (scripts/stage-gpu-deps.sh, run on a Debian machine) carried along.
-# Usage: scripts/gpu-check.sh [extra ctest args]
+# Needs .deps/ (scripts/setup/stage-gpu-deps.sh, run on a Debian machine) carried along.
+# Usage: scripts/check/gpu-check.sh [extra ctest args]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-[ -d .deps/usr ] || { echo "gpu-check: .deps/ is missing: run scripts/stage-gpu-deps.sh on Debian and carry .deps" >&2; exit 2; }
+cd "$(dirname "$0")/../.."
+[ -d .deps/usr ] || { echo "gpu-check: .deps/ is missing: run scripts/setup/stage-gpu-deps.sh on Debian and carry .deps" >&2; exit 2; }
 # stage-deps wrote absolute prefixes of the machine it ran on; point them here.
 for pc in .deps/usr/lib/x86_64-linux-gnu/pkgconfig/*.pc; do sed -i "s|^prefix=.*|prefix=$PWD/.deps/usr|" "$pc"; done
 # One nlohmann/json only: where the machine has its own (found by find_package), the staged

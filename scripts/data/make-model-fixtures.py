@@ -3,7 +3,7 @@
 # transformers (one per architecture SparseTrace runs) and records their reference outputs:
 # fp32 CPU logits of a fixed prompt, a greedy continuation, and transformers' own bf16 CUDA logits
 # (the yardstick for our bf16 error bound). Run on the GPU machine:
-#   python3 scripts/make_model_fixtures.py OUTDIR
+#   python3 scripts/data/make-model-fixtures.py OUTDIR
 # SPDX-License-Identifier: GPL-3.0-or-later
 import inspect
 import os

@@ -5,10 +5,10 @@
 #                             score rule at K = 8 (sparsity above 0.90): retrieved
 #   needle-failed.sptrace     the same prompt and K with the centre rule (HiP's): the answer is lost
 #   war-and-peace.sptrace     a passage of the book (about 1,000 tokens) with fidelity data
-# Usage: scripts/make-demo-traces.sh [BUILD_DIR]   (default build/dev; needs ../shared for the book)
+# Usage: scripts/data/make-demo-traces.sh [BUILD_DIR]   (default build/dev; needs ../shared for the book)
 # SPDX-License-Identifier: GPL-3.0-or-later
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 build=${1:-build/dev}
 cli="$build/app/sparsetrace"
 book="${SPARSETRACE_SHARED:-../shared}/assets/text/war-and-peace.txt.zst"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Remakes the user guide's figures and screenshots (docs/images/guide-*.png) by running the
 # guide's own walk-through: stories260K (in ../shared) traces its story with our CLI, then the
-# explorer is photographed under Xvfb (scripts/screenshot-explorer.sh) and exports figures; and
+# explorer is photographed under Xvfb (scripts/docs/screenshot-explorer.sh) and exports figures; and
 # the first minute with the bundled needle traces at 1680x1050 and 1280x800.
-# Usage: scripts/make-docs-images.sh [BUILD_DIR]   (default build/dev; needs xvfb-run, ImageMagick)
+# Usage: scripts/docs/make-docs-images.sh [BUILD_DIR]   (default build/dev; needs xvfb-run, ImageMagick)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 build="$(realpath "${1:-build/dev}")"
 model="${SPARSETRACE_SHARED:-../shared}/assets/models/stories260K"
 [ -f "$model/config.json" ] || { echo "make-docs-images: $model is missing (the shared assets)" >&2; exit 1; }
@@ -27,7 +27,7 @@ common=(--model "$model" --prompt-file "$work/story.txt" --bq 8 --bk 8 --sinks 8
 # Screenshots scaled to 1200 pixels wide (small files, still legible in a browser).
 shot() {
   local name=$1; shift
-  SHOT_DELAY="${SHOT_DELAY:-5}" scripts/screenshot-explorer.sh "$work/story.sptrace" "$work/$name" "$build" "$@"
+  SHOT_DELAY="${SHOT_DELAY:-5}" scripts/docs/screenshot-explorer.sh "$work/story.sptrace" "$work/$name" "$build" "$@"
   convert "$work/$name" -resize 1200x "$out/$name"
 }
 shot guide-explorer.png
@@ -37,7 +37,7 @@ shot guide-compare.png --compare "$work/story-k2.sptrace"
 # to the screen): the retrieval opens on its route; the failure, compared, shows the lost edges.
 first() { # NAME SCREEN TRACE [explorer args...]
   local name=$1 screen=$2 trace=$3; shift 3
-  SHOT_SCREEN=$screen SHOT_DELAY="${SHOT_DELAY:-6}" scripts/screenshot-explorer.sh "$trace" "$work/$name" "$build" "$@"
+  SHOT_SCREEN=$screen SHOT_DELAY="${SHOT_DELAY:-6}" scripts/docs/screenshot-explorer.sh "$trace" "$work/$name" "$build" "$@"
   convert "$work/$name" -resize 1200x +dither -colors 256 "$out/$name"
 }
 first guide-first-minute-1680x1050.png 1680x1050 resources/demo/needle-retrieved.sptrace

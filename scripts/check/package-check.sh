@@ -4,9 +4,9 @@
 # purges it and checks that none of its files remain and that the machine's package set is as it
 # was. CI runs it; a developer can too (as root or through sudo; it refuses to overwrite an
 # installed sparsetrace or files it would own).
-# Usage: scripts/package-check.sh [BUILD_DIR]   (default build/dev, configured and built if needed)
+# Usage: scripts/check/package-check.sh [BUILD_DIR]   (default build/dev, configured and built if needed)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 root="$PWD"
 build="$(realpath -m "${1:-build/dev}")"
 SUDO=""

@@ -2,7 +2,7 @@
 # Hugging Face transformers' side of tests/benchmarks/bench_model_prefill: a model built from
 # config.json alone with random weights, bf16, sdpa attention, forward with logits_to_keep=1 and
 # use_cache=False; median and min wall time and peak allocated GPU memory per sequence length.
-#   python3 scripts/bench_hf_prefill.py --model DIR [--lengths 8192,32768,131072] [--repeats 3]
+#   python3 scripts/bench/bench-hf-prefill.py --model DIR [--lengths 8192,32768,131072] [--repeats 3]
 # SPDX-License-Identifier: GPL-3.0-or-later
 import argparse
 import time

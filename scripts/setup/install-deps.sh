@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages SparseTrace needs to build, test and run (idempotent).
 # Runs apt-get as root (through sudo when started as another user).
-# Usage: scripts/install-deps.sh
+# Usage: scripts/setup/install-deps.sh
 set -euo pipefail
 # libopenblas0-pthread: libtorch's CPU matrix products go through libblas.so.3, which Debian
 # points at the reference BLAS unless OpenBLAS is installed (a 4k-token dense prefill of the demo

@@ -4,12 +4,12 @@
 # a needle sweep (retrieval over length x depth per K) with kept traces, and the route of one of
 # its cells compared with the same prompt at a smaller K. Writes docs/images/view-*.png.
 # Needs xvfb-run, ImageMagick's `import`, python3 and ../shared (the model and the chains).
-# Usage: scripts/screenshot-views.sh [BUILD_DIR] [MODEL_DIR]
+# Usage: scripts/docs/screenshot-views.sh [BUILD_DIR] [MODEL_DIR]
 #   BUILD_DIR holds app/sparsetrace and app/explorer/sparsetrace-explorer (default build/dev);
 #   MODEL_DIR defaults to resources/demo-model (a retriever that finds needles) and falls back to
 #   ../shared's stories260K. SPARSETRACE_CLI / SPARSETRACE_EXPLORER override the programs.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 build="${1:-build/dev}"
 shared="${SPARSETRACE_SHARED:-../shared}"
 model="${2:-resources/demo-model}"
