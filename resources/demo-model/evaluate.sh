@@ -4,8 +4,9 @@
 # from seeds), War and Peace as the haystack, every cell traced with Stream-Attn and checked
 # against the dense model (the dense greedy answer is scored too). Writes OUT/niah.json, OUT/niah.csv
 # and prints accuracy by length and by depth decile, dense and sparse.
-# Usage: resources/demo-model/evaluate.sh OUT [LENGTHS] [DEPTHS] [BQ K] [BUILD_DIR]
-#   defaults: OUT 1k,2k,4k 0:99:1 (100 prompts per length) 16 16 build/dev
+# Usage: [MODEL=DIR] [SCORE=RULE] resources/demo-model/evaluate.sh OUT [LENGTHS] [DEPTHS] [BQ K] [BUILD_DIR]
+#   defaults: OUT 1k,2k,4k 0:99:1 (100 prompts per length) 16 16 build/dev; MODEL resources/demo-model
+#   (the 16k model: MODEL=resources/demo-model-16k, lengths up to 16k); SCORE bound (or centre)
 # SPDX-License-Identifier: GPL-3.0-or-later
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,19 +17,21 @@ bq=${4:-16}
 k=${5:-16}
 build=${6:-build/dev}
 shared="${SPARSETRACE_SHARED:-../shared}"
+model="${MODEL:-resources/demo-model}"
+score="${SCORE:-bound}"
 book="$shared/assets/text/war-and-peace.txt.zst"
 [ -f "$book" ] || { echo "evaluate: $book is missing" >&2; exit 1; }
 mkdir -p "$out"
 [ -f "$out/war-and-peace.txt" ] || zstd -dcq "$book" > "$out/war-and-peace.txt"
-"$build/app/sparsetrace" niah --model resources/demo-model --haystack "$out/war-and-peace.txt" \
-  --lengths "$lengths" --depths "$depths" --k "$k" --bq "$bq" --bk "$bq" --sinks "$bq" --window "$bq" \
+"$build/app/sparsetrace" niah --model "$model" --haystack "$out/war-and-peace.txt" \
+  --lengths "$lengths" --depths "$depths" --k "$k" --score "$score" --bq "$bq" --bk "$bq" --sinks "$bq" --window "$bq" \
   --tokens-to-generate 10 --seed 7001 --out "$out"
 python3 - "$out/niah.json" <<'EOF'
 import json, sys
 t = json.load(open(sys.argv[1]))
 cells = t["cells"]
 p = t["spec"]["extra"]["params"]
-print(f"Stream-Attn bq = bk = {p['bq']}, K = {cells[0]['k'] if cells else '?'}, sinks {p['sinks']}, window {p['window']}")
+print(f"Stream-Attn bq = bk = {p['bq']}, K = {cells[0]['k'] if cells else '?'}, sinks {p['sinks']}, window {p['window']}, score rule {p.get('score', '?')}")
 print("| length | prompts | dense retrieved | sparse retrieved | mean sparsity |")
 print("|---|---|---|---|---|")
 for L in sorted({c["length"] for c in cells}):

@@ -7,6 +7,8 @@
 # exported folder is checked against transformers' Qwen2ForCausalLM when transformers is present.
 # Run (GPU machine):  python3 resources/demo-model/train.py --book war-and-peace.txt \
 #                       --niah-source core/src/analysis/niah.cpp --out OUT --minutes 7 [--resume OUT/checkpoint.pt]
+#                       [--context 16384 --min-length 512 --workers 6] [--init resources/demo-model]
+#                     (the defaults, --context 4096 --min-length 256 --workers 3, made resources/demo-model)
 # SPDX-License-Identifier: GPL-3.0-or-later
 import argparse
 import json
@@ -24,7 +26,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# The model: a few layers, GQA, context 4096 (the model card states the same numbers).
+# The model: a few layers, GQA; the context is --context (max_position_embeddings; the model
+# cards state the numbers).
 CONFIG = {
     "architectures": ["Qwen2ForCausalLM"],
     "model_type": "qwen2",
@@ -274,9 +277,12 @@ class Qwen2(nn.Module):
 def write_safetensors(path, tensors):
     header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
     for name in sorted(tensors):
-        t = tensors[name].detach().to("cpu", torch.float32).contiguous()
+        t = tensors[name].detach()
+        integer = not t.is_floating_point()
+        t = t.to("cpu", torch.int64 if integer else torch.float32).contiguous()
         data = t.numpy().tobytes() if hasattr(t, "numpy") else bytes(t.untyped_storage())
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        header[name] = {"dtype": "I64" if integer else "F32", "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     raw = json.dumps(header, separators=(",", ":")).encode()
@@ -399,12 +405,28 @@ def retrieval_accuracy(model, episodes, lengths, n, device, seed):
     return out
 
 
-def producer(episodes, q, stop, tokens_per_step, schedule, seed):
+def sample_length(rng, min_len, max_len):
+    # Log-uniform in [min_len, max_len], rounded to a multiple of 64.
+    length = int(round(math.exp(rng.uniform(math.log(min_len), math.log(max_len))) / 64.0)) * 64
+    return max(min_len, min(max_len, length))
+
+
+def curriculum(progress, max_ctx, first_run):
+    # Short contexts first (fast signal): at most 1024 tokens in the first 10% of a run from
+    # random weights, 2048 until 25%, then up to the full context; otherwise the full range.
+    p = progress if first_run else 1.0
+    return min(max_ctx, 1024 if p < 0.1 else 2048 if p < 0.25 else max_ctx)
+
+
+def eval_lengths_for(max_ctx):
+    return [n for n in (1024, 2048, 4096, 8192, 16384, 32768) if n <= max_ctx]
+
+
+def producer(episodes, q, stop, tokens_per_step, schedule, seed, min_len):
     rng = random.Random(seed)
     while not stop.is_set():
         max_len = schedule()
-        length = int(round(math.exp(rng.uniform(math.log(256), math.log(max_len))) / 64.0)) * 64
-        length = max(256, min(max_len, length))
+        length = sample_length(rng, min(min_len, max_len), max_len)
         size = max(1, tokens_per_step // length)
         _, prompts, answers = episodes.batch(length, size, rng=rng)
         item = make_tensors(prompts, answers, episodes.codec.eos, length)
@@ -424,10 +446,16 @@ def main():
     ap.add_argument("--out", required=True, help="model folder written (and refreshed every --export-every s)")
     ap.add_argument("--minutes", type=float, default=7.0, help="training time of this run")
     ap.add_argument("--resume", help="checkpoint.pt of an earlier run")
+    ap.add_argument("--init", help="model folder whose weights start a fresh run (same shapes), e.g. the 4k demo model")
     ap.add_argument("--seed", type=int, default=20261123)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--tokens-per-step", type=int, default=65536)
     ap.add_argument("--export-every", type=float, default=90.0)
+    # The defaults are the shipped 4k model's; the 16k model: --context 16384 --min-length 512.
+    ap.add_argument("--context", type=int, default=4096, help="max_position_embeddings: the longest training episode")
+    ap.add_argument("--min-length", type=int, default=256, help="the shortest training episode (tokens)")
+    ap.add_argument("--workers", type=int, default=3, help="threads that build episodes (each its own seed)")
+    ap.add_argument("--reference", help="write reference logits (ours and transformers') here after training")
     ap.add_argument("--smoke", action="store_true", help="tiny CPU run: byte tokenizer if `tokenizers` is missing")
     args = ap.parse_args()
 
@@ -449,6 +477,9 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     tok_path = os.path.join(args.out, "tokenizer.json")
     config = dict(CONFIG)
+    if args.context < 1024 or args.min_length < 128 or args.min_length > args.context:
+        raise SystemExit(f"--context {args.context} / --min-length {args.min_length}: need 128 <= min-length <= context, context >= 1024")
+    config["max_position_embeddings"] = args.context
     try:
         from tokenizers import Tokenizer
         if os.path.exists(tok_path):
@@ -488,30 +519,40 @@ def main():
         opt.load_state_dict(st)
         meta = ckpt["meta"]
         log(f"resumed at step {meta['step']} ({meta['seconds']:.0f} s, {meta['tokens'] / 1e6:.1f} M tokens)")
+    elif args.init:
+        from safetensors.torch import load_file
+        state = load_file(os.path.join(args.init, "model.safetensors"))
+        model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+        model.to(device)
+        meta["init"] = os.path.basename(os.path.normpath(args.init))
+        log(f"initialised from {args.init}/model.safetensors ({len(state)} tensors)")
     meta["runs"] += 1
     log(f"model: {params / 1e6:.2f} M parameters on {device}; config {json.dumps({k: config[k] for k in ('hidden_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'vocab_size')})}")
 
     budget = args.minutes * 60.0
     tokens_per_step = 4096 if args.smoke else args.tokens_per_step
     max_ctx = 512 if args.smoke else config["max_position_embeddings"]
-    first_run = meta["step"] == 0
+    min_len = 256 if args.smoke else args.min_length
+    # From random weights: the short-first curriculum and 200 warm-up steps. A resumed run, or
+    # one started from a trained folder (--init), reads the full range at once, 50 warm-up steps.
+    first_run = meta["step"] == 0 and not args.init
     t0 = time.time()
 
     def progress():
         return min(1.0, (time.time() - t0) / budget)
 
     def schedule():
-        # Curriculum: short contexts first (fast signal), then up to the full 4096.
-        p = progress() if first_run else 1.0
-        return min(max_ctx, 1024 if p < 0.1 else 2048 if p < 0.25 else 4096)
+        return curriculum(progress(), max_ctx, first_run)
 
     q, stop = queue.Queue(maxsize=6), threading.Event()
-    workers = [threading.Thread(target=producer, args=(episodes, q, stop, tokens_per_step, schedule, args.seed + 1 + w),
-                                daemon=True) for w in range(3)]
+    # Worker w of run r draws from seed + 1 + w + 1000 (r - 1): a resumed run sees fresh episodes.
+    run_seed = args.seed + 1 + 1000 * (meta["runs"] - 1)
+    workers = [threading.Thread(target=producer, args=(episodes, q, stop, tokens_per_step, schedule, run_seed + w,
+                                                       min_len), daemon=True) for w in range(args.workers)]
     for w in workers:
         w.start()
     last_export = time.time()
-    eval_lengths = [256, 512] if args.smoke else [1024, 2048, 4096]
+    eval_lengths = [256, 512] if args.smoke else eval_lengths_for(max_ctx)
 
     def export(final=False):
         acc = retrieval_accuracy(model, episodes, eval_lengths, 4 if args.smoke else 24, device, args.seed + 999)
@@ -563,26 +604,43 @@ def main():
 
     if not args.smoke:
         try:
-            check_against_transformers(model, args.out, device)
+            check_against_transformers(model, args.out, device, episodes, max_ctx, args.seed, args.reference)
         except Exception as e:  # the folder is written already; report, do not lose the run
             log(f"transformers cross-check failed: {type(e).__name__}: {e}")
 
 
-def check_against_transformers(model, folder, device):
+def check_against_transformers(model, folder, device, episodes, max_ctx, seed, reference=None):
+    # fp32 logits of this script's model and of transformers' Qwen2ForCausalLM on the exported
+    # folder: 300 random token ids, and a needle prompt of the full context (evaluation keys; the
+    # last 32 positions kept). With --reference they are written for our C++ runtime to compare.
     try:
         from transformers import AutoTokenizer, Qwen2ForCausalLM
     except ImportError:
         log("transformers not installed: folder not cross-checked")
         return
     hf = Qwen2ForCausalLM.from_pretrained(folder, dtype=torch.float32).to(device).eval()
+    model = model.float().eval()
     ids = torch.randint(0, model.c["vocab_size"], (1, 300), generator=torch.Generator().manual_seed(1)).to(device)
+    items, prompts, _ = episodes.batch(max_ctx, 1, episodes.eval_words, random.Random(seed + 4242))
+    long_ids = torch.tensor([prompts[0][-max_ctx:]], device=device)
     with torch.no_grad():
-        ours = model.float().eval()(ids)
+        ours = model(ids)
         theirs = hf(ids).logits
-    log(f"transformers Qwen2ForCausalLM on the exported folder: max |logit diff| {float((ours - theirs).abs().max()):.2e}")
+        ours_long = model(long_ids)[:, -32:]
+        theirs_long = hf(long_ids).logits[:, -32:]
+    log(f"transformers Qwen2ForCausalLM on the exported folder: max |logit diff| {float((ours - theirs).abs().max()):.2e} "
+        f"(300 random ids, largest |logit| {float(theirs.abs().max()):.1f}); {float((ours_long - theirs_long).abs().max()):.2e} "
+        f"on the last 32 positions of a {long_ids.shape[1]}-token needle prompt (value {items[0][2]}, depth "
+        f"{items[0][3]:.1f}%; greedy next token ours {int(ours_long[0, -1].argmax())}, transformers "
+        f"{int(theirs_long[0, -1].argmax())})")
     tok = AutoTokenizer.from_pretrained(folder)
     text = "One of the special magic numbers for bright-harbor is: 1234567."
     log(f"transformers tokenizer: {tok(text)['input_ids'][:12]} ...")
+    if reference:
+        write_safetensors(reference, {"random_ids": ids[0], "random_logits": ours[0], "random_logits_hf": theirs[0],
+                                      "long_ids": long_ids[0], "long_logits_last32": ours_long[0],
+                                      "long_logits_last32_hf": theirs_long[0]})
+        log(f"reference logits -> {reference}")
 
 
 if __name__ == "__main__":

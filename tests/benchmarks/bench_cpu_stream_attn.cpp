@@ -70,8 +70,9 @@ int main(int argc, char** argv)
             headDim = c.headDim;
         }
         std::printf(
-            "one attention call: H=%d Hkv=%d D=%d, default parameters (bq=bk=32, K=16, S=32, W=64), Eigen threads %s\n",
-            heads, kvHeads, headDim, threads > 0 ? std::to_string(threads).c_str() : "auto");
+            "one attention call: H=%d Hkv=%d D=%d, default parameters (bq=bk=32, K=16, S=32, W=64), threads %s, "
+            "vector kernels %s\n",
+            heads, kvHeads, headDim, threads > 0 ? std::to_string(threads).c_str() : "auto", gpu::cpu::simdName());
         std::printf("%-6s %-7s | %-22s | %-22s | %-22s | %s\n", "T", "rule", "estimation ref/eigen s",
                     "attention ref/eigen s", "fidelity ref/eigen s", "same rows");
         for (const std::string& length : parseList(lengths)) {

@@ -3,22 +3,27 @@
 // peak GPU memory for --check-tokens 0 and 2, sparsity, and the trace's storage ratio. Prints a
 // table; scripts/bench/bench-hf-prefill.py gives transformers' dense forward on the same shapes. On the
 // CPU, --backends compares Stream-Attn backends (eigen, reference) and --fidelity 0,1 adds the
-// fidelity pass; the engine's estimate is printed beside each measured time.
+// fidelity pass; the engine's estimate is printed beside each measured time. --repeats N traces
+// each cell N times and prints the fastest (a shared machine's other load only adds time).
 //   bench_tracer --model DIR [--lengths 8192,32768] [--device cuda] [--k 16] [--check 0,2]
-//                [--backends eigen,reference] [--fidelity 0,1] [--weights random|model]
+//                [--backends eigen,reference] [--fidelity 0,1] [--weights random|model] [--repeats 1]
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sparsetrace/core/model_config.h"
 #include "sparsetrace/core/trace_file.h"
 #include "sparsetrace/gpu/device.h"
 #include "sparsetrace/gpu/trace_engine.h"
+#include "stream_attn/cpu/stream_attn_cpu.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace sparsetrace;
@@ -45,7 +50,7 @@ int main(int argc, char** argv)
 {
     std::string model, device = "cuda", lengths = "8192,32768", checks = "0,2", backends = "eigen", fidelities = "0",
                 weights = "random";
-    int k = 16;
+    int k = 16, repeats = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
         if (a == "--model") model = argv[i + 1];
@@ -56,10 +61,11 @@ int main(int argc, char** argv)
         else if (a == "--backends") backends = argv[i + 1];
         else if (a == "--fidelity") fidelities = argv[i + 1];
         else if (a == "--weights") weights = argv[i + 1];
+        else if (a == "--repeats") repeats = std::max(1, std::stoi(argv[i + 1]));
     }
     if (model.empty()) {
         std::fprintf(stderr, "usage: bench_tracer --model DIR [--lengths 8192,32768] [--device cuda] [--k 16] [--check 0,2] "
-                             "[--backends eigen,reference] [--fidelity 0,1] [--weights random|model]\n");
+                             "[--backends eigen,reference] [--fidelity 0,1] [--weights random|model] [--repeats 1]\n");
         return 2;
     }
     try {
@@ -81,6 +87,9 @@ int main(int argc, char** argv)
             return r;
         };
         engine.trace(request(2048, 2), {}, {}); // warm-up: loads the model, compiles nothing twice
+        if (device == "cpu")
+            std::printf("CPU: %u hardware threads, vector kernels %s; time_s: fastest of %d\n",
+                        std::thread::hardware_concurrency(), gpu::cpu::simdName(), repeats);
         std::printf("%-9s %-10s %-9s %-6s %-11s %-10s %-10s %-10s %-12s %-12s\n", "T", "backend", "fidelity", "check",
                     "estimate_s", "time_s", "peak_GiB", "sparsity", "file_MiB", "storage_x");
         for (int T : parseList(lengths))
@@ -91,9 +100,14 @@ int main(int argc, char** argv)
                         const gpu::TraceRequest r = request(T, check, backend, fidelity != 0);
                         const double estimate = engine.estimate(r).seconds;
                         gpu::resetPeakDeviceBytes();
-                        const auto t0 = std::chrono::steady_clock::now();
-                        auto trace = engine.trace(r, {}, {});
-                        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                        std::shared_ptr<core::OwnedTrace> trace;
+                        double seconds = 0;
+                        for (int rep = 0; rep < repeats; ++rep) {
+                            const auto t0 = std::chrono::steady_clock::now();
+                            trace = engine.trace(r, {}, {});
+                            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                            seconds = rep == 0 ? s : std::min(seconds, s);
+                        }
                         const double peak = static_cast<double>(gpu::peakDeviceBytes()) / (1024.0 * 1024.0 * 1024.0);
                         const std::string path = (std::filesystem::temp_directory_path() / "bench_tracer.sptrace").string();
                         core::writeTraceFile(*trace, path);

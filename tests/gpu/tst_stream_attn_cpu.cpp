@@ -245,6 +245,8 @@ class TstStreamAttnCpu : public QObject {
     }
 
 private slots:
+    void initTestCase() { qInfo("vector kernels: %s", gpu::cpu::simdName()); }
+
     void handWorkedIndexSets_data()
     {
         QTest::addColumn<QString>("path");
@@ -315,6 +317,7 @@ private slots:
             {"T=1",                                  1,   1,     1,   -1,   8,    0,  16,  16,   4,  16,  32,  1},
             {"T=37 (not a multiple of bq), gqa 2",   4,   2,    37,   -1,   8,    0,   8,   8,   2,   8,  16,  1},
             {"gqa 1, T=300",                         3,   3,   300,   -1,  16,    0,  16,  16,   4,  16,  32,  1},
+            {"D=12 (padded), bk=24",                 2,   1,   300,   -1,  12,    0,  16,  24,   4,  24,  48,  1},
             {"gqa 2, T=517, bq != bk",               4,   2,   517,   -1,  32,    0,  32,  16,   5,  32,  64,  1},
             {"gqa 6, T=400",                         6,   1,   400,   -1,  32,    0,   8,   8,   6,   8,  16,  1},
             {"bq=64 bk=16: keys after a query",      2,   1,   400,   -1,  16,    0,  64,  16,   4,  16,  16,  1},
@@ -392,6 +395,9 @@ private slots:
                      qPrintable(QStringLiteral("dense row %1 differs without a near-tie").arg(hr)));
         QVERIFY2(worstMassDiffOnEqualRows(dg.index, dg.mass, dw.index, dw.mass, kp) <= kMassTol,
                  "dense masses as the reference's");
+
+        // Exact attention (the dense model's on the CPU) is the dense layer's output.
+        QVERIFY2(outputExcess(gpu::cpu::exactAttention(pr.in), dw.output) <= 0, "exact attention as the reference's");
     }
 
     // Every index row compared above: at least 99.9% identical to the reference.

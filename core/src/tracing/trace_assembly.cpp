@@ -37,13 +37,20 @@ std::string folderName(const std::string& dir)
 
 } // namespace
 
-std::array<std::int32_t, 2> appendDecodedToken(std::string& text, const Tokenizer* tok, std::int32_t id)
+std::array<std::int32_t, 2> appendDecodedToken(std::string& text, std::int32_t& codePoints, const Tokenizer* tok, std::int32_t id)
 {
     std::string piece = tok ? tok->decode(std::span<const std::int32_t>(&id, 1)) : std::string();
     if (!isValidUtf8(piece)) piece = "\xEF\xBF\xBD";
-    const auto start = static_cast<std::int32_t>(codePointCount(text));
+    const std::int32_t start = codePoints;
     text += piece;
-    return {start, static_cast<std::int32_t>(codePointCount(text))};
+    codePoints += static_cast<std::int32_t>(codePointCount(piece));
+    return {start, codePoints};
+}
+
+std::array<std::int32_t, 2> appendDecodedToken(std::string& text, const Tokenizer* tok, std::int32_t id)
+{
+    auto codePoints = static_cast<std::int32_t>(codePointCount(text));
+    return appendDecodedToken(text, codePoints, tok, id);
 }
 
 PreparedPrompt preparePrompt(const TraceRequest& r, const Tokenizer* tok)
@@ -59,8 +66,9 @@ PreparedPrompt preparePrompt(const TraceRequest& r, const Tokenizer* tok)
         if (r.tokenIds.empty()) throw ArgumentError("the prompt is empty: give a prompt text or token ids");
         p.ids = r.tokenIds;
         // Without the original text, the text is the ids decoded one by one, so that every
-        // token has its own span.
-        for (std::int32_t id : p.ids) p.offsets.push_back(appendDecodedToken(p.text, tok, id));
+        // token has its own span (the length kept as it grows: one pass, not one per token).
+        std::int32_t codePoints = 0;
+        for (std::int32_t id : p.ids) p.offsets.push_back(appendDecodedToken(p.text, codePoints, tok, id));
     }
     if (p.ids.empty()) throw ArgumentError("the prompt is empty after tokenization");
     for (std::int32_t id : p.ids) p.strings.emplace_back(tok ? std::string(tok->idToToken(id)) : std::string());
@@ -99,9 +107,10 @@ std::shared_ptr<OwnedTrace> assembleTrace(const TraceRunContext& c, const Stream
     info.tokens.offsets = prompt.offsets;
     info.tokens.strings = prompt.strings;
     // Generated tokens (the sparse run's) follow the prompt in the text.
+    auto codePoints = static_cast<std::int32_t>(codePointCount(info.text));
     for (std::int32_t id : run.tokens) {
         info.tokens.ids.push_back(id);
-        info.tokens.offsets.push_back(appendDecodedToken(info.text, c.tokenizer, id));
+        info.tokens.offsets.push_back(appendDecodedToken(info.text, codePoints, c.tokenizer, id));
         info.tokens.strings.emplace_back(c.tokenizer ? std::string(c.tokenizer->idToToken(id)) : std::string());
     }
     if (n > 0) {

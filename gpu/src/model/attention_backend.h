@@ -26,16 +26,22 @@ public:
     // dimension is contiguous). Returns [H, Tq, D] in q's dtype.
     virtual torch::Tensor attend(const AttentionCall& call, const torch::Tensor& q, const torch::Tensor& k,
                                  const torch::Tensor& v) = 0;
+    // Whether every query row must go through attend. False lets the model skip the rows whose
+    // output it discards (the last layer's rows before the first logit row): only for backends
+    // whose rows do not depend on each other and that record nothing per row.
+    virtual bool needsEveryRow() const { return true; }
 };
 
-// Exact softmax attention in O(T) memory. On the CPU (and for sliding-window layers or partial
-// query ranges on CUDA) a streamed online softmax over query x key chunks with a running max and
-// sum in float32; on CUDA with libtorch 2.x, global causal prefill and single-token decode go to
+// Exact softmax attention in O(T) memory. On the CPU the Stream-Attn CPU backend's vector kernels
+// (cpu::exactAttention: online softmax over key tiles, float32, one head per thread); for
+// sliding-window layers or partial query ranges on CUDA a streamed online softmax over query x
+// key chunks with a running max and sum in float32; on CUDA with libtorch 2.x, global causal prefill and single-token decode go to
 // at::scaled_dot_product_attention (flash), with native GQA.
 class DenseAttention : public AttentionBackend {
 public:
     torch::Tensor attend(const AttentionCall& call, const torch::Tensor& q, const torch::Tensor& k,
                          const torch::Tensor& v) override;
+    bool needsEveryRow() const override { return false; }
 };
 
 // The streamed online-softmax attention on its own (any device, float32 accumulation), for

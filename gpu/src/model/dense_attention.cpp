@@ -1,7 +1,10 @@
-// Exact causal softmax attention without a T x T buffer: streamed online softmax (any device)
-// and, on CUDA with libtorch 2.x, PyTorch's fused scaled_dot_product_attention (flash).
+// Exact causal softmax attention without a T x T buffer: streamed online softmax (any device),
+// on the CPU the vector kernels of the Stream-Attn CPU backend (exactAttentionCpu), and, on
+// CUDA with libtorch 2.x, PyTorch's fused scaled_dot_product_attention (flash).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "model/attention_backend.h"
+
+#include "stream_attn/stream_attn_op.h"
 
 #include "sparsetrace/core/error.h"
 
@@ -116,6 +119,16 @@ torch::Tensor DenseAttention::attend(const AttentionCall& call, const torch::Ten
         }
     }
 #endif
+    if (q.device().is_cpu()) {
+        // The CPU backend's vector kernels: about 4x torch's streamed softmax on two cores
+        // (libtorch runs element-wise ops on one thread there; each chunk's mask, max, exp and
+        // sum is one more pass over memory).
+        StreamAttnOptions o;
+        o.scale = call.scale;
+        o.slidingWindow = call.slidingWindow;
+        o.queryOffset = call.queryOffset;
+        return exactAttentionCpu(q, k, v, o);
+    }
     return streamedAttention(call, q, k, v);
 }
 

@@ -455,11 +455,19 @@ torch::Tensor Transformer::forward(const torch::Tensor& idsIn, const std::vector
             }
             torch::Tensor kAll = cache ? cache->k[static_cast<std::size_t>(l)].narrow(1, 0, start + t) : kNew;
             torch::Tensor vAll = cache ? cache->v[static_cast<std::size_t>(l)].narrow(1, 0, start + t) : vNew;
-            const AttentionCall call{l, start, local ? c.slidingWindow : 0, c.attentionScale()};
-            torch::Tensor attn = backend.attend(call, q, kAll, vAll); // [H, T, D]
+            // The last layer's attention is used only at the logit rows: a backend whose rows do
+            // not depend on each other (exact attention) computes rows [first, t) alone there.
+            std::int64_t first = 0;
+            if (l == c.layers - 1 && !backend.needsEveryRow())
+                first = logitRows.empty() ? t : *std::min_element(logitRows.begin(), logitRows.end());
+            torch::Tensor attn; // [H, t - first, D]
+            if (first < t) {
+                const AttentionCall call{l, start + first, local ? c.slidingWindow : 0, c.attentionScale()};
+                attn = backend.attend(call, first > 0 ? q.narrow(1, first, t - first) : q, kAll, vAll);
+                if (attn.dim() != 3 || attn.size(0) != h || attn.size(1) != t - first || attn.size(2) != d)
+                    throw BackendError("attention backend returned a tensor of the wrong shape for layer " + std::to_string(l));
+            }
             q = torch::Tensor();
-            if (attn.dim() != 3 || attn.size(0) != h || attn.size(1) != t || attn.size(2) != d)
-                throw BackendError("attention backend returned a tensor of the wrong shape for layer " + std::to_string(l));
 
             auto block = [&](torch::Tensor xr, const torch::Tensor& a /*[n, H*D]*/) {
                 torch::Tensor o = linear(a, lw.o, lw.oBias); // [n, hidden]
@@ -476,7 +484,8 @@ torch::Tensor Transformer::forward(const torch::Tensor& idsIn, const std::vector
                 if (logitRows.empty()) {
                     x = torch::Tensor();
                 } else {
-                    torch::Tensor a = attn.index_select(1, rows).transpose(0, 1).reshape({rows.size(0), qd});
+                    torch::Tensor a =
+                        attn.index_select(1, first > 0 ? rows - first : rows).transpose(0, 1).reshape({rows.size(0), qd});
                     torch::Tensor xr = x.index_select(0, rows);
                     block(xr, a);
                     x = xr; // [R, hidden]

@@ -43,6 +43,18 @@ struct CallShape {
     bool cuda = false;
 };
 
+// The sizes of q [H, Tq, D] and k [Hkv, Tk, D] (3-D, checked by the caller).
+CallShape sizesOf(const torch::Tensor& q, const torch::Tensor& k)
+{
+    CallShape c;
+    c.heads = static_cast<int>(q.size(0));
+    c.queries = q.size(1);
+    c.headDim = static_cast<int>(q.size(2));
+    c.kvHeads = static_cast<int>(k.size(0));
+    c.keys = k.size(1);
+    return c;
+}
+
 CallShape checkCall(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                     const core::StreamParams& params, const StreamAttnOptions& options)
 {
@@ -61,12 +73,7 @@ CallShape checkCall(const torch::Tensor& q, const torch::Tensor& k, const torch:
         reject("q, k and v must be float32 or bfloat16");
     if (q.device() != k.device() || q.device() != v.device()) reject("q, k and v must be on one device");
     if (!q.device().is_cpu() && !q.device().is_cuda()) reject("q, k and v must be on the CPU or a CUDA device");
-    CallShape c;
-    c.heads = static_cast<int>(q.size(0));
-    c.queries = q.size(1);
-    c.headDim = static_cast<int>(q.size(2));
-    c.kvHeads = static_cast<int>(k.size(0));
-    c.keys = k.size(1);
+    CallShape c = sizesOf(q, k);
     if (c.heads < 1 || c.queries < 1 || c.headDim < 1) reject("q must have at least one head, query and dim, got " + shapeOf(q));
     if (c.kvHeads < 1 || c.keys < 1) reject("k must have at least one head and key, got " + shapeOf(k));
     if (k.size(2) != c.headDim) reject("q " + shapeOf(q) + " and k " + shapeOf(k) + " differ in head dim");
@@ -275,6 +282,19 @@ StreamAttnFidelity streamAttentionFidelity(const torch::Tensor& q, const torch::
 #endif
     } catch (const c10::Error& e) {
         throw BackendError(std::string("Stream-Attn: libtorch failed: ") + e.what_without_backtrace());
+    }
+}
+
+torch::Tensor exactAttentionCpu(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                const StreamAttnOptions& options)
+{
+    const CallShape c = sizesOf(q, k);
+    try {
+        CpuInputs x = cpuInputs(q, k, v, c, options);
+        std::vector<float> out = cpu::exactAttention(x.in, options.threads);
+        return tensorFrom(out, {c.heads, c.queries, c.headDim}, torch::kFloat).to(q.scalar_type());
+    } catch (const c10::Error& e) {
+        throw BackendError(std::string("exact attention: libtorch failed: ") + e.what_without_backtrace());
     }
 }
 

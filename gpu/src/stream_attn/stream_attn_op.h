@@ -50,4 +50,11 @@ StreamAttnFidelity streamAttentionFidelity(const torch::Tensor& q, const torch::
                                            const core::StreamParams& params, const StreamAttnOptions& options,
                                            const torch::Tensor& index);
 
+// Exact causal attention (no mask, no records) on the CPU backend's vector kernels, for the dense
+// model on the CPU (DenseAttention): CPU tensors of the shapes above, already checked by the
+// caller; returns [H, Tq, D] in q's dtype. options.scale, slidingWindow, queryOffset and threads
+// are used.
+torch::Tensor exactAttentionCpu(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                const StreamAttnOptions& options);
+
 } // namespace sparsetrace::gpu

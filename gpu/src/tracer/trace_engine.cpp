@@ -49,21 +49,23 @@ std::int64_t hostAvailableBytes()
 // Sustained FLOP/s of the time estimate. CUDA: bf16 on an H100, everything. CPU (fp32; fitted to
 // `bench_tracer --device cpu` on the demo model at 4k tokens, with and without fidelity, both
 // backends, on the project's 2-core box, issue 22): libtorch's matrix products on OpenBLAS
-// (install-deps.sh; Debian's reference BLAS is about 5x slower) for the model and the dense
-// reference's attention, and Stream-Attn per backend: the Eigen backend's search and block-sparse
-// attention, and its fidelity pass (one exp per query and key), per thread with threads over
-// heads; the double-precision reference on one thread.
+// (install-deps.sh; Debian's reference BLAS is about 5x slower) for the model; the vector
+// kernels (stream_attn/cpu/simd_kernels.h) for the dense reference's exact attention, per thread
+// with threads over heads; and Stream-Attn per backend: the Eigen backend's search and
+// block-sparse attention, and its fidelity pass (scores and one exp per query and key, no
+// values), per thread; the double-precision reference on one thread.
 constexpr double kCudaRate = 2.0e14;
-constexpr double kTorchCpuRate = 1.0e10;
-struct StreamAttnCpuRates {
+constexpr double kTorchCpuRate = 4.0e10;
+struct CpuRates {
+    double exact;    // the dense reference's attention (any backend)
     double stream;   // mask search and block-sparse attention
     double fidelity; // the dense pass of fidelity
 };
-StreamAttnCpuRates streamAttnCpuRates(core::CpuBackend backend, int heads)
+CpuRates cpuRates(core::CpuBackend backend, int heads)
 {
-    if (backend == core::CpuBackend::Reference) return {1.3e9, 1.4e9};
     const double threads = std::min<double>(heads, std::max(1u, std::thread::hardware_concurrency()));
-    return {1.0e10 * threads, 4.0e9 * threads};
+    if (backend == core::CpuBackend::Reference) return {1.6e10 * threads, 1.1e9, 1.1e9};
+    return {1.6e10 * threads, 1.0e10 * threads, 1.6e10 * threads};
 }
 
 bool isOutOfMemory(const std::exception& e)
@@ -180,9 +182,9 @@ TraceEstimate TraceEngine::Impl::estimateFor(const TraceRequest& r, const core::
     TraceEstimate e;
     e.promptTokens = T;
     e.peakBytes = static_cast<std::int64_t>(weights + kv + activations + (cuda ? 0.0 : records));
-    // Work, split by who does it: libtorch (the model's matrix products, the dense reference's
-    // attention) and the Stream-Attn backend (mask search and block-sparse attention; the fidelity
-    // pass, one dense attention), each at its own rate.
+    // Work, split by who does it: libtorch (the model's matrix products), the exact attention of
+    // the dense reference, and the Stream-Attn backend (mask search and block-sparse attention;
+    // the fidelity pass, one dense attention), each at its own rate.
     const double keptKeys = kp * r.params.bk;
     const double sparseAttn = 4.0 * L * H * D * static_cast<double>(T) * keptKeys;
     // A child costs bq*bk*D multiply-adds under centre and first, bq*D under bound (its envelope).
@@ -190,19 +192,23 @@ TraceEstimate TraceEngine::Impl::estimateFor(const TraceRequest& r, const core::
     const double search = 2.0 * L * H * D * rows * 2.0 * r.params.k * perChild *
                           std::max(1.0, std::log2(std::max(1.0, static_cast<double>(T) / r.params.bk / r.params.k)));
     const double denseAttn = 2.0 * L * H * D * static_cast<double>(T) * static_cast<double>(T);
+    // The dense reference skips the last layer's attention rows before its logit row.
+    const double referenceAttn = denseAttn * std::max(1.0, L - 1.0) / L;
     const double modelFlops = 2.0 * params * static_cast<double>(T);
     // Sparse passes: one, or one per k-search probe plus one more carrying the fidelity pass.
     const double passes = (r.searchK ? core::maxKSearchProbes(std::max(1, r.kMax > 0 ? r.kMax : core::maxSearchableK(T, r.params)))
                                      : 1.0) +
                           (r.searchK && r.fidelity ? 1.0 : 0.0);
-    const double torchFlops = passes * modelFlops + (n > 0 ? modelFlops + denseAttn : 0.0);
+    const double torchFlops = passes * modelFlops + (n > 0 ? modelFlops : 0.0);
+    const double exactFlops = n > 0 ? referenceAttn : 0.0;
     const double streamFlops = passes * (sparseAttn + search);
     const double fidelityFlops = r.fidelity ? denseAttn : 0.0;
     if (cuda) {
-        e.seconds = (torchFlops + streamFlops + fidelityFlops) / kCudaRate;
+        e.seconds = (torchFlops + exactFlops + streamFlops + fidelityFlops) / kCudaRate;
     } else {
-        const StreamAttnCpuRates rates = streamAttnCpuRates(r.cpuBackend, H);
-        e.seconds = torchFlops / kTorchCpuRate + streamFlops / rates.stream + fidelityFlops / rates.fidelity;
+        const CpuRates rates = cpuRates(r.cpuBackend, H);
+        e.seconds = torchFlops / kTorchCpuRate + exactFlops / rates.exact + streamFlops / rates.stream +
+                    fidelityFlops / rates.fidelity;
     }
     if (cuda) {
         for (const DeviceInfo& d : availableDevices())

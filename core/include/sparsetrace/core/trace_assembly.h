@@ -32,8 +32,11 @@ struct PreparedPrompt {
 // Throws ModelError for a prompt text without a tokenizer, ArgumentError for an empty prompt.
 PreparedPrompt preparePrompt(const TraceRequest& request, const Tokenizer* tokenizer);
 
-// Appends token `id` decoded on its own to `text` and returns its span in code points. A token
-// holding part of a multi-byte character (byte-level BPE) decodes to U+FFFD.
+// Appends token `id` decoded on its own to `text`, whose length in code points `codePoints`
+// tracks, and returns its span in code points. A token holding part of a multi-byte character
+// (byte-level BPE) decodes to U+FFFD. The second form counts `text` first.
+std::array<std::int32_t, 2> appendDecodedToken(std::string& text, std::int32_t& codePoints, const Tokenizer* tokenizer,
+                                               std::int32_t id);
 std::array<std::int32_t, 2> appendDecodedToken(std::string& text, const Tokenizer* tokenizer, std::int32_t id);
 
 // What a run knows besides its records; the pointers must outlive assembleTrace's calls.

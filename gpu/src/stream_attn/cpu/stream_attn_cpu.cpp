@@ -4,6 +4,7 @@
 #include "stream_attn/cpu/stream_attn_cpu.h"
 
 #include "stream_attn/cpu/head_kernels.h"
+#include "stream_attn/cpu/simd_kernels.h"
 
 #include "sparsetrace/core/error.h"
 
@@ -111,6 +112,15 @@ const EnvelopeTable* tableOf(const std::vector<EnvelopeTable>& tables, const cor
     return tables.empty() ? nullptr : &tables[static_cast<std::size_t>(kvHeadOf(in, head))];
 }
 
+// Keys and values of every KV head in the vector kernels' layout, built on the head threads.
+std::vector<PackedKv> packedKv(const core::AttentionInputs& in, int threads)
+{
+    std::vector<PackedKv> kv(static_cast<std::size_t>(in.kvHeads));
+    forEachHead(in.kvHeads, threads, 2.0 * in.kvHeads * double(in.keys) * in.headDim,
+                [&](int kvh) { kv[static_cast<std::size_t>(kvh)] = PackedKv(in, kvh); });
+    return kv;
+}
+
 } // namespace
 
 std::vector<std::int32_t> estimateMask(const core::AttentionInputs& in, const core::StreamParams& p, int threads)
@@ -132,8 +142,9 @@ core::StreamAttnResult attendWithMask(const core::AttentionInputs& in, const cor
     core::StreamAttnResult res = core::emptyResult(in, p);
     res.index.assign(index.begin(), index.end());
     const std::int64_t cellsPerHead = res.rows * res.kPrime;
+    const std::vector<PackedKv> kv = packedKv(in, threads);
     forEachHead(in.heads, threads, attendWork(in, p), [&](int h) {
-        attendHead(in, p, h, res.index.data() + h * cellsPerHead, res.output.data() + h * in.queries * in.headDim,
+        attendHead(in, p, h, kv[static_cast<std::size_t>(kvHeadOf(in, h))], res.index.data() + h * cellsPerHead, res.output.data() + h * in.queries * in.headDim,
                    res.mass.data() + h * cellsPerHead);
     });
     return res;
@@ -145,10 +156,11 @@ core::StreamAttnResult streamAttention(const core::AttentionInputs& in, const co
     core::StreamAttnResult res = core::emptyResult(in, p);
     const std::int64_t cellsPerHead = res.rows * res.kPrime;
     const std::vector<EnvelopeTable> tables = envelopeTables(in, p, threads);
+    const std::vector<PackedKv> kv = packedKv(in, threads);
     forEachHead(in.heads, threads, searchWork(in, p) + attendWork(in, p), [&](int h) {
         std::int32_t* index = res.index.data() + h * cellsPerHead;
         searchHead(in, p, h, tableOf(tables, in, h), index);
-        attendHead(in, p, h, index, res.output.data() + h * in.queries * in.headDim,
+        attendHead(in, p, h, kv[static_cast<std::size_t>(kvHeadOf(in, h))], index, res.output.data() + h * in.queries * in.headDim,
                    res.mass.data() + h * cellsPerHead);
     });
     return res;
@@ -159,8 +171,9 @@ core::StreamAttnResult denseAttention(const core::AttentionInputs& in, const cor
     in.validate(p);
     core::StreamAttnResult res = core::emptyResult(in, p);
     const std::int64_t cellsPerHead = res.rows * res.kPrime;
+    const std::vector<PackedKv> kv = packedKv(in, threads);
     forEachHead(in.heads, threads, denseWork(in), [&](int h) {
-        denseHead(in, p, h, res.output.data() + h * in.queries * in.headDim, res.index.data() + h * cellsPerHead,
+        denseHead(in, p, h, kv[static_cast<std::size_t>(kvHeadOf(in, h))], res.output.data() + h * in.queries * in.headDim, res.index.data() + h * cellsPerHead,
                   res.mass.data() + h * cellsPerHead);
     });
     return res;
@@ -177,11 +190,25 @@ core::FidelityResult measureFidelity(const core::AttentionInputs& in, const core
     f.captured.assign(static_cast<std::size_t>(in.heads * R), 0.0f);
     f.oracleIndex.assign(index.size(), -1);
     f.oracleMass.assign(index.size(), 0.0f);
+    const std::vector<PackedKv> kv = packedKv(in, threads);
     forEachHead(in.heads, threads, denseWork(in), [&](int h) {
-        fidelityHead(in, p, h, index.data() + h * cellsPerHead, f.captured.data() + h * R,
+        fidelityHead(in, p, h, kv[static_cast<std::size_t>(kvHeadOf(in, h))], index.data() + h * cellsPerHead, f.captured.data() + h * R,
                      f.oracleIndex.data() + h * cellsPerHead, f.oracleMass.data() + h * cellsPerHead);
     });
     return f;
 }
+
+std::vector<float> exactAttention(const core::AttentionInputs& in, int threads)
+{
+    in.validate(core::StreamParams{}); // the default blocks: only the inputs' own sizes are checked
+    std::vector<float> out(static_cast<std::size_t>(in.heads * in.queries * in.headDim)); // [H, Tq, D] float32
+    const std::vector<PackedKv> kv = packedKv(in, threads);
+    forEachHead(in.heads, threads, denseWork(in), [&](int h) {
+        exactHead(in, h, kv[static_cast<std::size_t>(kvHeadOf(in, h))], out.data() + h * in.queries * in.headDim);
+    });
+    return out;
+}
+
+const char* simdName() { return simdKernels().name; }
 
 } // namespace sparsetrace::gpu::cpu
