@@ -5,7 +5,7 @@
 # with the demo model on the CPU, exports a figure of a retrieval head and says where.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh
+scripts/setup/build.sh
 cli=./build/dev/app/sparsetrace
 demo=resources/demo/needle-retrieved.sptrace
 "$cli" info "$demo"

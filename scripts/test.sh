@@ -3,6 +3,6 @@
 # Usage: scripts/test.sh [--werror]    (CI passes --werror)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh "$@"
+scripts/setup/build.sh "$@"
 preset="${PRESET:-dev}"
 ctest --preset "$preset" -j "$(nproc)"

@@ -1,10 +1,11 @@
-// Small helpers shared by the analysis subcommands: reading JSON files and writing JSON output
-// atomically (stdout when the path is "-").
+// Small helpers shared by the analysis subcommands: reading JSON files (core/read_file.h) and
+// writing JSON output atomically (stdout when the path is "-").
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/mapped_file.h"
+#include "sparsetrace/core/read_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -15,18 +16,7 @@
 
 namespace sparsetrace::cli {
 
-inline nlohmann::json readJsonFile(const std::string& path, const std::string& what)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path + ": cannot open the " + what);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    try {
-        return nlohmann::json::parse(ss.str());
-    } catch (const nlohmann::json::exception& e) {
-        throw FormatError(path + ": the " + what + " is not valid JSON (" + e.what() + ")");
-    }
-}
+using core::readJsonFile;
 
 inline void writeJsonOutput(const nlohmann::json& j, const std::string& path)
 {

@@ -7,14 +7,11 @@
 #include "commands.h"
 
 #include "sparsetrace/core/error.h"
-#include "sparsetrace/core/sentence_labeller.h"
 #include "sparsetrace/core/thought_anchors.h"
 #include "sparsetrace/core/trace_file.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <numeric>
 
 namespace sparsetrace::cli {
 
@@ -36,58 +33,32 @@ int runAnchors(const AnchorsOptions& o)
     if (!o.labels.empty() && o.labels.size() != o.traces.size())
         throw ArgumentError("--labels must be given once per trace (" + std::to_string(o.traces.size()) + " traces, " +
                             std::to_string(o.labels.size()) + " label files)");
-    if (o.topHeads < 1) throw ArgumentError("--top-heads must be at least 1");
-
-    std::vector<std::shared_ptr<const core::TraceFile>> files;
-    std::vector<core::TraceVerticals> verticals;
-    for (const std::string& path : o.traces) {
-        auto trace = core::TraceFile::open(path);
-        const std::string& text = trace->info().text;
-        std::vector<core::Sentence> sentences;
-        if (o.wholeText) {
-            sentences = core::splitSentences(text);
-        } else {
-            try {
-                sentences = core::segmentChainOfThought(text);
-            } catch (const ArgumentError&) {
-                throw ArgumentError(path + ": the trace's text holds no <think>; use --whole-text to split all of it");
-            }
+    std::vector<core::AnchorSource> sources;
+    for (std::size_t t = 0; t < o.traces.size(); ++t) {
+        core::AnchorSource src;
+        src.trace = core::TraceFile::open(o.traces[t]);
+        src.name = o.traces[t];
+        if (!o.labels.empty()) {
+            src.labels = core::readChunkLabels(o.labels[t]);
+            src.labelSource = o.labels[t];
         }
-        core::mapSentencesToTokens(sentences, trace->info().tokens);
-        if (sentences.size() <= static_cast<std::size_t>(core::kVerticalMinDistance))
-            throw ArgumentError(path + ": " + std::to_string(sentences.size()) + " sentences; vertical scores need at least " +
-                                std::to_string(core::kVerticalMinDistance + 1));
-        verticals.push_back(core::computeVerticals(*trace, std::move(sentences)));
-        files.push_back(std::move(trace));
+        sources.push_back(std::move(src));
     }
-    const auto heads = core::selectReceiverHeads(verticals, o.topHeads);
+    core::AnchorOptions options;
+    options.topHeads = o.topHeads;
+    options.wholeText = o.wholeText;
+    options.noChainHint = "use --whole-text to split all of it";
+    const core::AnchorsAnalysis analysis = core::analyseThoughtAnchors(sources, options);
+    const auto& heads = analysis.heads;
 
     nlohmann::json headsJson = nlohmann::json::array();
     for (const auto& h : heads) headsJson.push_back({{"layer", h.layer}, {"head", h.head}, {"mean_kurtosis", number(h.meanKurtosis)}});
     nlohmann::json tracesJson = nlohmann::json::array();
-    for (std::size_t t = 0; t < files.size(); ++t) {
-        const auto& v = verticals[t];
-        std::vector<std::string> categories;
-        std::string source = core::kRuleBasedLabellerName;
-        std::size_t unmatched = 0;
-        if (!o.labels.empty()) {
-            categories = core::assignLabels(v.sentences, core::readChunkLabels(o.labels[t]), unmatched);
-            source = o.labels[t];
-        } else {
-            std::vector<std::string> texts;
-            for (const auto& s : v.sentences) texts.push_back(s.text);
-            categories = core::labelSentencesRuleBased(texts);
-        }
-        const auto scores = core::receiverScores(v, heads);
-        std::vector<std::size_t> order(scores.size());
-        std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-            const bool fa = std::isfinite(scores[a]), fb = std::isfinite(scores[b]);
-            if (fa != fb) return fa;
-            return fa && scores[a] > scores[b];
-        });
-        std::vector<int> rank(scores.size(), 0);
-        for (std::size_t r = 0; r < order.size(); ++r) rank[order[r]] = std::isfinite(scores[order[r]]) ? static_cast<int>(r + 1) : 0;
+    for (std::size_t t = 0; t < analysis.traces.size(); ++t) {
+        const core::TraceAnchors& a = analysis.traces[t];
+        const auto& v = a.verticals;
+        std::vector<int> rank(a.receiver.size(), 0);
+        for (std::size_t r = 0; r < a.ranking.size(); ++r) rank[a.ranking[r]] = static_cast<int>(r + 1);
 
         nlohmann::json sentences = nlohmann::json::array();
         for (std::size_t i = 0; i < v.sentences.size(); ++i) {
@@ -100,8 +71,8 @@ int runAnchors(const AnchorsOptions& o)
                                  {"char_end", s.chars.end},
                                  {"token_start", s.tokens.start},
                                  {"token_end", s.tokens.end},
-                                 {"category", categories[i]},
-                                 {"receiver_score", number(scores[i])},
+                                 {"category", a.categories[i]},
+                                 {"receiver_score", number(a.receiver[i])},
                                  {"rank", rank[i] > 0 ? nlohmann::json(rank[i]) : nlohmann::json(nullptr)},
                                  {"vertical_scores", vert}});
         }
@@ -111,18 +82,16 @@ int runAnchors(const AnchorsOptions& o)
             for (int h = 0; h < v.heads; ++h) row.push_back(number(v.kurtosis[static_cast<std::size_t>(l) * v.heads + h]));
             kurtosis.push_back(row);
         }
-        nlohmann::json anchors = nlohmann::json::array();
-        for (std::size_t i : order)
-            if (std::isfinite(scores[i])) anchors.push_back(i);
+        nlohmann::json anchors = a.ranking;
         tracesJson.push_back({{"file", o.traces[t]},
-                              {"categories_from", source},
-                              {"unlabelled_sentences", unmatched},
+                              {"categories_from", a.categorySource},
+                              {"unlabelled_sentences", a.unlabelled},
                               {"sentences", sentences},
                               {"anchors", anchors},
                               {"kurtosis", kurtosis}});
         if (o.json != "-")
             std::printf("%s: %zu sentences, top anchor: sentence %s\n", o.traces[t].c_str(), v.sentences.size(),
-                    anchors.empty() ? "none" : std::to_string(anchors[0].get<std::size_t>()).c_str());
+                        a.ranking.empty() ? "none" : std::to_string(a.ranking.front()).c_str());
     }
     writeJsonOutput({{"top_heads", o.topHeads},
                      {"vertical_min_distance", core::kVerticalMinDistance},
@@ -130,9 +99,10 @@ int runAnchors(const AnchorsOptions& o)
                      {"traces", tracesJson}},
                     o.json);
     if (o.storeKurtosis) {
-        for (std::size_t t = 0; t < files.size(); ++t) {
+        for (std::size_t t = 0; t < analysis.traces.size(); ++t) {
             // Each trace keeps its own per-head kurtosis; the receiver heads are in the JSON output.
-            auto edited = core::withHeadStat(files[t], "kurtosis", core::kurtosisHeadStat(verticals[t]));
+            const core::TraceAnchors& a = analysis.traces[t];
+            auto edited = core::withHeadStat(a.trace, "kurtosis", core::kurtosisHeadStat(a.verticals));
             core::writeTraceFile(*edited, o.traces[t]);
         }
     }

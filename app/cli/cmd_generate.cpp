@@ -2,6 +2,7 @@
 // optionally writing the float32 logits of every prompt position.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "commands.h"
+#include "prompt_input.h"
 
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/safetensors.h"
@@ -24,9 +25,7 @@ namespace {
 
 struct GenerateOptions {
     std::string modelDir;
-    std::string prompt;
-    std::string promptFile;
-    std::string tokenIdsFile;
+    PromptInput prompt;
     int maxNewTokens = 32;
     std::string device = "cpu";
     std::string dtype;
@@ -35,27 +34,6 @@ struct GenerateOptions {
     bool noStop = false;
 };
 
-std::vector<std::int64_t> readTokenIds(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path + ": cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(ss.str());
-    } catch (const nlohmann::json::exception&) {
-        throw FormatError(path + ": not JSON (expected a list of token ids, e.g. [1, 345, 67])");
-    }
-    if (!j.is_array() || j.empty()) throw FormatError(path + ": expected a non-empty JSON list of token ids");
-    std::vector<std::int64_t> ids;
-    for (const auto& e : j) {
-        if (!e.is_number_integer()) throw FormatError(path + ": token ids must be integers");
-        ids.push_back(e.get<std::int64_t>());
-    }
-    return ids;
-}
-
 std::string idList(const std::vector<std::int64_t>& ids)
 {
     std::string s = "[";
@@ -63,31 +41,22 @@ std::string idList(const std::vector<std::int64_t>& ids)
     return s + "]";
 }
 
-std::string readText(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path + ": cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 int runGenerate(const GenerateOptions& o)
 {
-    const int sources = (o.prompt.empty() ? 0 : 1) + (o.promptFile.empty() ? 0 : 1) + (o.tokenIdsFile.empty() ? 0 : 1);
-    if (sources != 1) throw ArgumentError("give exactly one of --prompt, --prompt-file and --token-ids");
+    const PromptValue input = readPromptInput(o.prompt);
     // The tokenizer is needed for text prompts and used, when the folder has one, to print text.
     std::optional<core::Tokenizer> tokenizer;
-    const bool textPrompt = o.tokenIdsFile.empty();
+    const bool textPrompt = input.text.has_value();
     if (textPrompt || std::ifstream(o.modelDir + "/tokenizer.json").good())
         tokenizer.emplace(core::Tokenizer::fromModelDir(o.modelDir));
     std::vector<std::int64_t> prompt;
     if (textPrompt) {
-        const core::Encoding enc = tokenizer->encode(o.prompt.empty() ? readText(o.promptFile) : o.prompt);
+        const core::Encoding enc = tokenizer->encode(*input.text);
         prompt.assign(enc.ids.begin(), enc.ids.end());
         if (prompt.empty()) throw ArgumentError("the prompt encodes to no tokens");
     } else {
-        prompt = readTokenIds(o.tokenIdsFile);
+        prompt.assign(input.tokenIds.begin(), input.tokenIds.end());
+        if (prompt.empty()) throw ArgumentError("the prompt is empty: give a prompt text or token ids");
     }
     gpu::ModelLoadOptions lo;
     lo.device = o.device;
@@ -144,11 +113,7 @@ void addGenerateCommand(CLI::App& app, Runner& run)
     CLI::App* cmd = app.add_subcommand("generate", "Greedy generation with a Hugging Face model folder (Llama, Qwen2, Gemma 3)");
     cmd->add_option("--model", opts->modelDir, "Model folder (config.json + model.safetensors or a sharded index)")
         ->required();
-    auto* prompt = cmd->add_option("--prompt", opts->prompt, "Prompt text (encoded with the folder's tokenizer.json)");
-    auto* promptFile = cmd->add_option("--prompt-file", opts->promptFile, "File with the prompt text");
-    auto* ids = cmd->add_option("--token-ids", opts->tokenIdsFile, "JSON file with the prompt as a list of token ids");
-    prompt->excludes(promptFile)->excludes(ids);
-    promptFile->excludes(ids);
+    addPromptOptions(cmd, opts->prompt, "Prompt text (encoded with the folder's tokenizer.json)");
     cmd->add_option("--max-new-tokens", opts->maxNewTokens, "Tokens to generate")->required()->check(CLI::NonNegativeNumber);
     cmd->add_option("--device", opts->device, "cpu or cuda (cuda:N)")->default_val("cpu");
     cmd->add_option("--dtype", opts->dtype, "f32, bf16 or f16 (default: f32 on cpu, bf16 on cuda)");

@@ -37,7 +37,7 @@ struct LabelledFolder {
 LabelledFolder readFolder(const std::string& dir)
 {
     const std::filesystem::path d(dir);
-    const nlohmann::json base = readJsonFile((d / "base_solution.json").string(), "base solution");
+    const nlohmann::json base = readJsonFile(d / "base_solution.json", "the base solution");
     if (!base.is_object() || !base.contains("full_cot") || !base["full_cot"].is_string())
         throw FormatError((d / "base_solution.json").string() + ": no \"full_cot\" text");
     const auto chunks = core::readChunkLabels((d / "chunks_labeled.json").string());
@@ -61,7 +61,7 @@ int runLabelAgreement(const LabelAgreementOptions& o)
     core::SentenceLabellerModel model = core::builtInSentenceLabeller();
     std::string modelName = "built-in weights";
     if (!o.modelIn.empty()) {
-        model = core::sentenceLabellerFromJson(readJsonFile(o.modelIn, "labeller model"), o.modelIn);
+        model = core::sentenceLabellerFromJson(readJsonFile(o.modelIn, "the labeller model"), o.modelIn);
         modelName = o.modelIn;
     }
     if (!o.modelOut.empty()) {

@@ -3,24 +3,18 @@
 // not rerun), shardable with --shard I/N; `sparsetrace niah-merge` joins shard tables.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "commands.h"
+#include "interrupt.h"
 
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/niah_sweep.h"
 #include "sparsetrace/gpu/trace_engine.h"
 
-#include <atomic>
-#include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 
 namespace sparsetrace::cli {
 
 namespace {
-
-std::atomic<bool> g_niahInterrupted{false};
-extern "C" void onNiahSigint(int) { g_niahInterrupted.store(true); }
 
 struct NiahOptions {
     std::string model, haystack = "noise", lengths, depths, ks, out, shard = "0/1", device = "cpu", dtype, score;
@@ -54,32 +48,15 @@ int runNiah(const NiahOptions& o)
     gpu::TraceEngine engine;
     const core::NiahTraceFn trace = [&](const core::TraceRequest& r, std::stop_token stop) { return engine.trace(r, {}, stop); };
 
-    std::stop_source stop;
-    g_niahInterrupted.store(false);
-    auto previous = std::signal(SIGINT, onNiahSigint);
-    std::atomic<bool> finished{false};
-    std::thread watcher([&] {
-        while (!finished.load()) {
-            if (g_niahInterrupted.load()) stop.request_stop();
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-    });
     core::NiahTable table;
-    try {
+    {
+        StopOnInterrupt stop; // Ctrl-C stops the sweep after the running layer; finished cells stay
         table = core::runTracedNiahSweep(std::move(sweep), trace,
                                          [](const core::NiahSweepProgress& p) {
                                              std::fprintf(stderr, "niah: %zu/%zu cells done (%zu resumed)\n", p.done, p.total, p.skipped);
                                          },
-                                         stop.get_token());
-    } catch (...) {
-        finished.store(true);
-        watcher.join();
-        std::signal(SIGINT, previous);
-        throw;
+                                         stop.token());
     }
-    finished.store(true);
-    watcher.join();
-    std::signal(SIGINT, previous);
     std::size_t retrieved = 0, denseRetrieved = 0;
     for (const auto& c : table.cells()) {
         retrieved += c.retrieved ? 1 : 0;

@@ -4,6 +4,7 @@
 #include "commands.h"
 
 #include "sparsetrace/core/error.h"
+#include "sparsetrace/core/read_file.h"
 #include "sparsetrace/core/tokenizer.h"
 
 #include <nlohmann/json.hpp>
@@ -54,11 +55,7 @@ int runTokenize(const TokenizeOptions& o)
         throw ArgumentError("tokenize: give exactly one of --text TEXT or --text-file FILE");
     std::string text = o.text;
     if (!o.textFile.empty()) {
-        std::ifstream in(o.textFile, std::ios::binary);
-        if (!in) throw IoError(o.textFile + ": cannot open");
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        text = ss.str();
+        text = core::readFileBytes(o.textFile);
     }
     const core::Tokenizer tok = o.modelDir.empty() ? core::Tokenizer::fromFile(o.tokenizerFile)
                                                    : core::Tokenizer::fromModelDir(o.modelDir);

@@ -1,39 +1,31 @@
 // `sparsetrace trace` and `sparsetrace search-k`: one-pass sparse tracing of a model from the
-// command line, through the job runner (worker thread, stop token). A progress bar on a
-// terminal; Ctrl-C cancels between layers and writes nothing.
+// command line. A progress bar on a terminal; Ctrl-C cancels between layers (interrupt.h) and
+// writes nothing.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "commands.h"
+#include "interrupt.h"
+#include "prompt_input.h"
 
 #include "sparsetrace/core/error.h"
-#include "sparsetrace/core/job_runner.h"
+#include "sparsetrace/core/read_file.h"
 #include "sparsetrace/core/trace_file.h"
 #include "sparsetrace/gpu/device.h"
 #include "sparsetrace/gpu/trace_engine.h"
 
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <limits>
-#include <iostream>
-#include <mutex>
-#include <sstream>
 #include <unistd.h>
 
 namespace sparsetrace::cli {
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
-extern "C" void onSigint(int) { g_interrupted.store(true); }
-
 struct TraceOptions {
     std::string model;
-    std::string prompt, promptFile, tokenIdsFile;
+    PromptInput prompt;
     std::string score;          // --score; empty = the default rule (core::StreamParams)
     std::string representative; // --representative, the old name of --score
     std::vector<int> denseLayers;
@@ -51,15 +43,6 @@ struct TraceOptions {
     std::string annotationsFile;
 };
 
-std::string readTextFile(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path + ": cannot open");
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 // --score and its old name --representative: either may be given, both only when they agree.
 core::ScoreRule resolveScoreRule(const std::string& score, const std::string& alias, core::ScoreRule fallback)
 {
@@ -75,28 +58,9 @@ gpu::TraceRequest makeRequest(const TraceOptions& o, bool searchK)
 {
     gpu::TraceRequest r;
     r.modelDir = o.model;
-    if (!o.prompt.empty()) r.prompt = o.prompt;
-    else if (!o.promptFile.empty()) r.prompt = readTextFile(o.promptFile);
-    else if (!o.tokenIdsFile.empty()) {
-        const std::string bad = o.tokenIdsFile + ": expected a JSON list of integer token ids";
-        nlohmann::json ids;
-        try {
-            ids = nlohmann::json::parse(readTextFile(o.tokenIdsFile));
-        } catch (const nlohmann::json::exception&) {
-            throw FormatError(bad);
-        }
-        if (!ids.is_array()) throw FormatError(bad);
-        // Checked one by one: nlohmann's get<int32_t>() would cast 1e300 or 2^40 without a word.
-        for (const auto& id : ids) {
-            if (!id.is_number_integer()) throw FormatError(bad);
-            const std::int64_t v = id.get<std::int64_t>();
-            if (v < std::numeric_limits<std::int32_t>::min() || v > std::numeric_limits<std::int32_t>::max())
-                throw FormatError(o.tokenIdsFile + ": token id " + std::to_string(v) + " is out of range");
-            r.tokenIds.push_back(static_cast<std::int32_t>(v));
-        }
-    } else {
-        throw ArgumentError("give the prompt with --prompt, --prompt-file or --token-ids");
-    }
+    PromptValue prompt = readPromptInput(o.prompt);
+    r.prompt = std::move(prompt.text);
+    r.tokenIds = std::move(prompt.tokenIds);
     r.params = o.params;
     r.params.score = resolveScoreRule(o.score, o.representative, r.params.score);
     r.params.denseLayers = o.denseLayers;
@@ -112,11 +76,7 @@ gpu::TraceRequest makeRequest(const TraceOptions& o, bool searchK)
     r.searchK = searchK;
     r.kMax = o.kMax;
     if (!o.annotationsFile.empty()) {
-        try {
-            r.annotations = nlohmann::json::parse(readTextFile(o.annotationsFile));
-        } catch (const nlohmann::json::exception&) {
-            throw FormatError(o.annotationsFile + ": not valid JSON");
-        }
+        r.annotations = core::readJsonFile(o.annotationsFile);
     }
     return r;
 }
@@ -137,62 +97,27 @@ int runTrace(const TraceOptions& o, bool searchK)
     gpu::TraceRequest request = makeRequest(o, searchK);
     const bool tty = ::isatty(STDERR_FILENO) != 0;
 
-    std::mutex mutex;
-    std::condition_variable done;
-    enum class Outcome { Running, Finished, Failed, Cancelled } outcome = Outcome::Running;
-    std::shared_ptr<core::OwnedTrace> result;
-    std::string failure;
-
-    using Runner = core::JobRunner<gpu::TraceEngine, std::shared_ptr<core::OwnedTrace>>;
-    Runner::Callbacks callbacks;
-    callbacks.progress = [&](std::uint64_t, const core::Progress& p) { drawProgress(p, tty); };
-    callbacks.finished = [&](std::uint64_t, std::shared_ptr<core::OwnedTrace> t) {
-        std::lock_guard l(mutex);
-        result = std::move(t);
-        outcome = Outcome::Finished;
-        done.notify_all();
-    };
-    callbacks.failed = [&](std::uint64_t, const std::string& msg) {
-        std::lock_guard l(mutex);
-        failure = msg;
-        outcome = Outcome::Failed;
-        done.notify_all();
-    };
-    callbacks.cancelled = [&](std::uint64_t) {
-        std::lock_guard l(mutex);
-        outcome = Outcome::Cancelled;
-        done.notify_all();
-    };
-
-    g_interrupted.store(false);
-    auto previous = std::signal(SIGINT, onSigint);
     const auto t0 = std::chrono::steady_clock::now();
+    std::shared_ptr<core::OwnedTrace> result;
     {
-        Runner runner([] { return std::make_unique<gpu::TraceEngine>(); }, callbacks);
-        runner.start([&](gpu::TraceEngine& engine, std::stop_token stop, const core::ProgressFn& progress) {
-            gpu::TraceEstimate e = engine.estimate(request);
-            std::fprintf(stderr, "estimate: %s\n", e.summary.c_str());
-            return engine.trace(request, progress, stop, [&](const gpu::ProbeReport& p) {
-                if (tty) std::fprintf(stderr, "\r%*s\r", 80, "");
-                std::printf("probe K=%-5d %s  sparsity %.4f\n", p.k, p.preserved ? "preserved    " : "NOT preserved", p.sparsity);
-                std::fflush(stdout);
-            });
-        });
-        std::unique_lock l(mutex);
-        while (outcome == Outcome::Running) {
-            done.wait_for(l, std::chrono::milliseconds(50));
-            if (g_interrupted.load()) {
-                g_interrupted.store(false);
-                l.unlock();
-                runner.cancel();
-                l.lock();
-            }
+        gpu::TraceEngine engine;
+        StopOnInterrupt stop; // Ctrl-C: Cancelled after the running layer, nothing written
+        try {
+            // One tokenization: the engine hands over the estimate it makes before loading.
+            result = engine.trace(
+                request, [tty](const core::Progress& p) { drawProgress(p, tty); }, stop.token(),
+                [&](const gpu::ProbeReport& p) {
+                    if (tty) std::fprintf(stderr, "\r%*s\r", 80, "");
+                    std::printf("probe K=%-5d %s  sparsity %.4f\n", p.k, p.preserved ? "preserved    " : "NOT preserved", p.sparsity);
+                    std::fflush(stdout);
+                },
+                [](const gpu::TraceEstimate& e) { std::fprintf(stderr, "estimate: %s\n", e.summary.c_str()); });
+        } catch (...) {
+            if (tty) std::fprintf(stderr, "\r%*s\r", 110, "");
+            throw;
         }
     }
-    std::signal(SIGINT, previous);
     if (tty) std::fprintf(stderr, "\r%*s\r", 110, "");
-    if (outcome == Outcome::Cancelled) throw Cancelled();
-    if (outcome == Outcome::Failed) throw Error(failure);
 
     core::writeTraceFile(*result, o.output);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -217,11 +142,7 @@ int runTrace(const TraceOptions& o, bool searchK)
 void addTraceOptions(CLI::App* cmd, const std::shared_ptr<TraceOptions>& o)
 {
     cmd->add_option("--model", o->model, "Hugging Face model folder (config.json, *.safetensors, tokenizer.json)")->required();
-    auto* prompt = cmd->add_option("--prompt", o->prompt, "Prompt text");
-    auto* promptFile = cmd->add_option("--prompt-file", o->promptFile, "File holding the prompt text (UTF-8)");
-    auto* ids = cmd->add_option("--token-ids", o->tokenIdsFile, "JSON file with a list of token ids");
-    prompt->excludes(promptFile)->excludes(ids);
-    promptFile->excludes(ids);
+    addPromptOptions(cmd, o->prompt);
     cmd->add_option("--bq", o->params.bq, "Query block size (tokens)")->capture_default_str();
     cmd->add_option("--bk", o->params.bk, "Key block size (tokens)")->capture_default_str();
     cmd->add_option("--k", o->params.k, "Key blocks kept per query block by the search")->capture_default_str();

@@ -21,12 +21,12 @@ namespace {
 constexpr int kExamineDelayMs = 300; // typing pause before the fields are examined again
 } // namespace
 
-ExaminingDialog::ExaminingDialog(widgets::TraceRunner* runner, QWidget* parent) : QDialog(parent), m_runner(runner)
+ExaminingDialog::ExaminingDialog(explorer::TraceRunner* runner, QWidget* parent) : QDialog(parent), m_runner(runner)
 {
     m_debounce.setSingleShot(true);
     m_debounce.setInterval(kExamineDelayMs);
     connect(&m_debounce, &QTimer::timeout, this, &ExaminingDialog::examineNow);
-    connect(m_runner, &widgets::TraceRunner::examined, this, &ExaminingDialog::onExamined);
+    connect(m_runner, &explorer::TraceRunner::examined, this, &ExaminingDialog::onExamined);
 }
 
 QGroupBox* ExaminingDialog::makeModelBox(const QString& placeholder)
@@ -128,7 +128,7 @@ void ExaminingDialog::examineNow()
     m_examination = m_runner->examine(examinationSpec());
 }
 
-void ExaminingDialog::onExamined(const widgets::TraceExamination& e)
+void ExaminingDialog::onExamined(const explorer::TraceExamination& e)
 {
     // The fields changed since (a newer examination follows), or another dialog asked.
     if (m_debounce.isActive() || m_runner->latestExamination() != m_examination) return;
@@ -137,7 +137,7 @@ void ExaminingDialog::onExamined(const widgets::TraceExamination& e)
         m_devicesFilled = true;
         const QSignalBlocker block(m_device);
         m_device->clear();
-        for (const widgets::DeviceChoice& d : e.devices)
+        for (const core::DeviceChoice& d : e.devices)
             m_device->addItem(QString::fromStdString(d.id + ": " + d.description), QString::fromStdString(d.id));
         m_device->setCurrentIndex(e.devices.size() > 1 ? 1 : 0);
         if (e.devices.size() > 1) {

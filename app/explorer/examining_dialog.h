@@ -5,7 +5,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include "sparsetrace/widgets/trace_runner.h"
+#include "trace_runner.h"
 
 #include <QDialog>
 #include <QTimer>
@@ -41,14 +41,14 @@ signals:
     void examinationShown();
 
 protected:
-    ExaminingDialog(widgets::TraceRunner* runner, QWidget* parent);
+    ExaminingDialog(explorer::TraceRunner* runner, QWidget* parent);
     // The request the engine examines (model folder, prompt, device, parameters).
-    virtual widgets::TraceRunSpec examinationSpec() const = 0;
+    virtual explorer::TraceRunSpec examinationSpec() const = 0;
     // Called by examineNow() before asking the engine (to check what needs no engine).
     virtual void aboutToExamine() {}
     // Shows the rest of a fresh examination (the model line and devices are done) and returns
     // whether Start may be pressed.
-    virtual bool showExamination(const widgets::TraceExamination& e) = 0;
+    virtual bool showExamination(const explorer::TraceExamination& e) = 0;
 
     // The "Model" group: folder field with Browse… (remembered across dialogs) and status line.
     QGroupBox* makeModelBox(const QString& placeholder);
@@ -70,9 +70,9 @@ protected:
     QLabel* m_estimate = nullptr;
 
 private:
-    void onExamined(const widgets::TraceExamination& e);
+    void onExamined(const explorer::TraceExamination& e);
 
-    widgets::TraceRunner* m_runner;
+    explorer::TraceRunner* m_runner;
     QTimer m_debounce;
     std::uint64_t m_examination = 0; // the runner's id of this dialog's latest examination
     bool m_examined = false;         // an examination of the current fields has arrived

@@ -1,6 +1,5 @@
 // sparsetrace-explorer: the desktop explorer of .sptrace files, and its headless figure export.
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "gpu_trace_engine.h"
 #include "headless_export.h"
 #include "install_paths.h"
 #include "main_window.h"
@@ -10,6 +9,7 @@
 #include "sparsetrace/widgets/thought_anchors_view.h"
 
 #include "sparsetrace/core/version.h"
+#include "sparsetrace/gpu/trace_engine.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -138,7 +138,7 @@ int main(int argc, char** argv)
     QSettings().setValue(QStringLiteral("firstRunDone"), true);
 
     sparsetrace::explorer::MainWindow window;
-    window.runs()->setEngineFactory(sparsetrace::explorer::gpuEngineFactory());
+    window.runs()->setEngineFactory(sparsetrace::gpu::traceEngineFactory());
     window.show();
     if (!positional.isEmpty()) {
         const QString path = positional.first();

@@ -11,6 +11,7 @@
 #include "sparsetrace/widgets/attention_map_widget.h"
 #include "sparsetrace/widgets/head_overview_widget.h"
 #include "sparsetrace/widgets/layer_head_selection.h"
+#include "sparsetrace/widgets/needle_sweep_view.h"
 #include "sparsetrace/widgets/scrubber_widget.h"
 #include "sparsetrace/widgets/token_text.h"
 #include "sparsetrace/widgets/trace_text_view.h"
@@ -95,6 +96,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_hoverLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     statusBar()->addWidget(m_hoverLabel, 1);
     m_runs = new RunController(this);
+    wireRunController();
 
     connect(m_loader, &TraceLoader::loaded, this, &MainWindow::onLoaded);
     connect(m_loader, &TraceLoader::failed, this, [this](const QString& path, const QString& message) {
@@ -327,6 +329,7 @@ void MainWindow::showTrace(TracePtr trace, const QString& path)
     m_trace = std::move(trace);
     m_path = path;
     m_lastError.clear();
+    emit shownTraceChanged(m_trace, m_path);
     if (!path.isEmpty()) addRecent(path);
     closeCompare();
     m_overview->setTrace(m_trace);
@@ -525,7 +528,26 @@ void MainWindow::setTracePath(const QString& path)
 {
     m_path = path;
     addRecent(path);
+    emit shownTraceChanged(m_trace, m_path);
     updateTitle();
+}
+
+void MainWindow::wireRunController()
+{
+    for (QWidget* w : m_runs->statusWidgets()) statusBar()->addPermanentWidget(w);
+    connect(this, &MainWindow::shownTraceChanged, m_runs, &RunController::setShownTrace);
+    connect(m_runs, &RunController::traceMade, this, [this](const TracePtr& trace) { showTrace(trace, QString()); });
+    connect(m_runs, &RunController::tracePathChosen, this, &MainWindow::setTracePath);
+    connect(m_runs, &RunController::statusMessage, this, [this](const QString& message, int timeoutMs) {
+        if (message.isEmpty()) statusBar()->clearMessage();
+        else statusBar()->showMessage(message, timeoutMs);
+    });
+    connect(m_runs, &RunController::errorRaised, this, &MainWindow::showError);
+    connect(m_runs, &RunController::sweepFinished, this, [this](const QString& folder) {
+        showAnalysisView(QStringLiteral("sweep"));
+        sweepView()->openSweep(folder);
+    });
+    connect(m_runs, &RunController::closeRequested, this, &QWidget::close);
 }
 
 void MainWindow::updateTitle()

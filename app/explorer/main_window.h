@@ -93,6 +93,8 @@ public:
     QString needleLine() const;
 
 signals:
+    // The shown trace or its file changed (the run controller follows it).
+    void shownTraceChanged(sparsetrace::widgets::TracePtr trace, const QString& path);
     void traceLoaded(const QString& path);
     void loadFailed(const QString& path, const QString& message);
     void snapshotShown(int layer, int head);
@@ -105,6 +107,7 @@ protected:
 
 private:
     void buildMenus();
+    void wireRunController();
     void setupAnalysisViews(); // analysis_docks.cpp, as the three functions below
     void applyAnchorHighlight(int layer, int head);
     void openSweepDialog();

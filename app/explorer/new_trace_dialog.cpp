@@ -27,7 +27,7 @@ namespace sparsetrace::explorer {
 
 using core::PromptSource;
 
-NewTraceDialog::NewTraceDialog(widgets::TraceRunner* runner, QWidget* parent) : ExaminingDialog(runner, parent)
+NewTraceDialog::NewTraceDialog(explorer::TraceRunner* runner, QWidget* parent) : ExaminingDialog(runner, parent)
 {
     setWindowTitle(tr("New Trace"));
     const core::StreamParams defaults;
@@ -168,9 +168,9 @@ NewTraceDialog::NewTraceDialog(widgets::TraceRunner* runner, QWidget* parent) : 
     examineNow();
 }
 
-widgets::TraceRunSpec NewTraceDialog::spec() const
+explorer::TraceRunSpec NewTraceDialog::spec() const
 {
-    widgets::TraceRunSpec s;
+    explorer::TraceRunSpec s;
     core::TraceRequest& r = s.request;
     r.modelDir = modelDir();
     r.params.bq = m_bq->value();
@@ -236,9 +236,9 @@ void NewTraceDialog::updatePromptKind()
     scheduleExamination();
 }
 
-widgets::TraceRunSpec NewTraceDialog::examinationSpec() const { return spec(); }
+explorer::TraceRunSpec NewTraceDialog::examinationSpec() const { return spec(); }
 
-bool NewTraceDialog::showExamination(const widgets::TraceExamination& e)
+bool NewTraceDialog::showExamination(const explorer::TraceExamination& e)
 {
     if (e.model) m_chat->setEnabled(e.model->chatTemplate);
     bool startable = false;

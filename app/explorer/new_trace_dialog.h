@@ -23,10 +23,10 @@ class NewTraceDialog : public ExaminingDialog {
     Q_OBJECT
 public:
     // `runner` examines the fields (model folder, prompt, estimate); it is not started here.
-    explicit NewTraceDialog(widgets::TraceRunner* runner, QWidget* parent = nullptr);
+    explicit NewTraceDialog(explorer::TraceRunner* runner, QWidget* parent = nullptr);
 
     // The run the fields describe.
-    widgets::TraceRunSpec spec() const;
+    explorer::TraceRunSpec spec() const;
 
     // Fields, for the window and tests that fill the dialog programmatically.
     void setPromptKind(core::PromptSource::Kind kind);
@@ -48,8 +48,8 @@ public:
     QString promptPreview() const;
 
 private:
-    widgets::TraceRunSpec examinationSpec() const override;
-    bool showExamination(const widgets::TraceExamination& e) override;
+    explorer::TraceRunSpec examinationSpec() const override;
+    bool showExamination(const explorer::TraceExamination& e) override;
     void chooseFile(QLineEdit* edit, const QString& title, const QString& filter);
     void updatePromptKind();
 

@@ -3,13 +3,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "run_controller.h"
 
-#include "main_window.h"
 #include "new_trace_dialog.h"
 #include "sweep_dialog.h"
 
 #include "sparsetrace/core/trace_file.h"
 #include "sparsetrace/widgets/future_delivery.h"
-#include "sparsetrace/widgets/needle_sweep_view.h"
 
 #include <QAction>
 #include <QDir>
@@ -19,7 +17,6 @@
 #include <QMenu>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QStatusBar>
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
@@ -28,7 +25,7 @@ namespace sparsetrace::explorer {
 
 using widgets::TracePtr;
 
-RunController::RunController(MainWindow* window) : QObject(window), m_window(window)
+RunController::RunController(QWidget* window) : QObject(window), m_window(window)
 {
     m_stage = new QLabel(window);
     m_progress = new QProgressBar(window);
@@ -37,7 +34,6 @@ RunController::RunController(MainWindow* window) : QObject(window), m_window(win
     m_cancel = new QPushButton(tr("Cancel"), window);
     m_cancel->setToolTip(tr("Stop the trace (it stops after the layer being computed)"));
     for (QWidget* w : {static_cast<QWidget*>(m_stage), static_cast<QWidget*>(m_progress), static_cast<QWidget*>(m_cancel)}) {
-        window->statusBar()->addPermanentWidget(w);
         w->hide();
     }
     connect(m_cancel, &QPushButton::clicked, this, &RunController::cancelRun);
@@ -52,7 +48,15 @@ RunController::RunController(MainWindow* window) : QObject(window), m_window(win
 
 RunController::~RunController() = default;
 
-void RunController::setEngineFactory(widgets::EngineFactory factory)
+QList<QWidget*> RunController::statusWidgets() const { return {m_stage, m_progress, m_cancel}; }
+
+void RunController::setShownTrace(TracePtr trace, const QString& path)
+{
+    m_shown = std::move(trace);
+    m_shownPath = path;
+}
+
+void RunController::setEngineFactory(core::EngineFactory factory)
 {
     m_factory = std::move(factory);
     delete m_dialog; // it examines through the runner replaced here
@@ -73,32 +77,29 @@ void RunController::setQuestions(UnsavedQuestion unsaved, SavePathQuestion saveP
 void RunController::ensureRunner()
 {
     if (m_runner || !m_factory) return;
-    m_runner = new widgets::TraceRunner(m_factory, this);
-    connect(m_runner, &widgets::TraceRunner::busyChanged, this, &RunController::onBusy);
-    connect(m_runner, &widgets::TraceRunner::progressChanged, this, &RunController::onProgress);
-    connect(m_runner, &widgets::TraceRunner::probeReported, this, [this](int k, bool preserved, double sparsity) {
-        m_window->statusBar()->showMessage(tr("k search: K=%1 %2 (sparsity %3)")
-                                               .arg(k)
-                                               .arg(preserved ? tr("keeps the answer") : tr("changes the answer"))
-                                               .arg(sparsity, 0, 'f', 3),
-                                           8000);
+    m_runner = new explorer::TraceRunner(m_factory, this);
+    connect(m_runner, &explorer::TraceRunner::busyChanged, this, &RunController::onBusy);
+    connect(m_runner, &explorer::TraceRunner::progressChanged, this, &RunController::onProgress);
+    connect(m_runner, &explorer::TraceRunner::probeReported, this, [this](int k, bool preserved, double sparsity) {
+        emit statusMessage(tr("k search: K=%1 %2 (sparsity %3)")
+                               .arg(k)
+                               .arg(preserved ? tr("keeps the answer") : tr("changes the answer"))
+                               .arg(sparsity, 0, 'f', 3),
+                           8000);
     });
-    connect(m_runner, &widgets::TraceRunner::finished, this, &RunController::onFinished);
-    connect(m_runner, &widgets::TraceRunner::sweepFinished, this, [this](const QString& folder, int cells, int retrieved) {
-        m_window->showAnalysisView(QStringLiteral("sweep"));
-        m_window->sweepView()->openSweep(folder);
-        m_window->statusBar()->showMessage(tr("Needle sweep done: %1 of %2 cells retrieved; saved in %3").arg(retrieved).arg(cells).arg(folder),
-                                           10000);
+    connect(m_runner, &explorer::TraceRunner::finished, this, &RunController::onFinished);
+    connect(m_runner, &explorer::TraceRunner::sweepFinished, this, [this](const QString& folder, int cells, int retrieved) {
         emit sweepFinished(folder);
+        emit statusMessage(tr("Needle sweep done: %1 of %2 cells retrieved; saved in %3").arg(retrieved).arg(cells).arg(folder), 10000);
     });
-    connect(m_runner, &widgets::TraceRunner::failed, this, [this](const QString& message) {
-        m_window->showError(m_sweeping ? tr("The needle sweep failed") : tr("The trace failed"), message);
+    connect(m_runner, &explorer::TraceRunner::failed, this, [this](const QString& message) {
+        emit errorRaised(m_sweeping ? tr("The needle sweep failed") : tr("The trace failed"), message);
         emit runFailed(message);
     });
-    connect(m_runner, &widgets::TraceRunner::cancelled, this, [this] {
-        m_window->statusBar()->showMessage(m_sweeping ? tr("Needle sweep cancelled; the finished cells are kept and a new start resumes")
-                                                      : tr("Trace cancelled"),
-                                           8000);
+    connect(m_runner, &explorer::TraceRunner::cancelled, this, [this] {
+        emit statusMessage(m_sweeping ? tr("Needle sweep cancelled; the finished cells are kept and a new start resumes")
+                                      : tr("Trace cancelled"),
+                           8000);
         emit runCancelled();
     });
 }
@@ -116,7 +117,7 @@ void RunController::addSaveActions(QMenu* file)
     // Enabled states follow what is shown when the menu opens.
     connect(file, &QMenu::aboutToShow, this, [this] {
         m_saveAction->setEnabled(unsaved() && !m_saving);
-        m_saveAsAction->setEnabled(m_window->trace() != nullptr && !m_saving);
+        m_saveAsAction->setEnabled(m_shown != nullptr && !m_saving);
     });
 }
 
@@ -124,7 +125,7 @@ void RunController::showNewTraceDialog()
 {
     ensureRunner();
     if (!m_runner) {
-        m_window->showError(tr("Cannot trace"), tr("This build of the explorer has no tracing engine."));
+        emit errorRaised(tr("Cannot trace"), tr("This build of the explorer has no tracing engine."));
         return;
     }
     if (m_dialog) {
@@ -144,7 +145,7 @@ void RunController::showSweepDialog()
 {
     ensureRunner();
     if (!m_runner) {
-        m_window->showError(tr("Cannot run a sweep"), tr("This build of the explorer has no tracing engine."));
+        emit errorRaised(tr("Cannot run a sweep"), tr("This build of the explorer has no tracing engine."));
         return;
     }
     if (m_sweepDialog) {
@@ -158,7 +159,7 @@ void RunController::showSweepDialog()
         try {
             startSweep(m_sweepDialog->sweep());
         } catch (const std::exception& e) {
-            m_window->showError(tr("Cannot run the sweep"), QString::fromStdString(e.what()));
+            emit errorRaised(tr("Cannot run the sweep"), QString::fromStdString(e.what()));
         }
     });
     m_sweepDialog->show();
@@ -176,7 +177,7 @@ void RunController::startSweep(core::NiahTracedSweep sweep)
     m_runner->startSweep(std::move(sweep));
 }
 
-void RunController::startRun(widgets::TraceRunSpec spec)
+void RunController::startRun(explorer::TraceRunSpec spec)
 {
     ensureRunner();
     if (!m_runner) return;
@@ -211,25 +212,25 @@ void RunController::onProgress(int step, int total, const QString& stage)
 void RunController::onFinished(TracePtr trace)
 {
     m_made = trace;
-    m_window->showTrace(trace, QString());
+    emit traceMade(trace);
     const auto& info = trace->info();
     QString message = tr("Traced %1 tokens, sparsity %2").arg(info.promptTokens).arg(core::traceSparsity(*trace).sparsity(), 0, 'f', 3);
     if (info.behaviour) message += info.behaviour->preserved ? tr(", behaviour preserved") : tr(", behaviour NOT preserved");
-    m_window->statusBar()->showMessage(message + tr(" (unsaved)"), 10000);
+    emit statusMessage(message + tr(" (unsaved)"), 10000);
     emit runFinished(trace);
 }
 
 bool RunController::unsaved() const
 {
-    return m_made && m_window->trace() == m_made && m_savedTrace != m_made;
+    return m_made && m_shown == m_made && m_savedTrace != m_made;
 }
 
 QString RunController::suggestedName() const
 {
-    const TracePtr t = m_window->trace();
+    const TracePtr t = m_shown;
     QString model = t ? QString::fromStdString(t->info().provenance.modelName) : QString();
     if (model.isEmpty()) model = QStringLiteral("trace");
-    const QString dir = m_window->tracePath().isEmpty() ? QDir::homePath() : QFileInfo(m_window->tracePath()).absolutePath();
+    const QString dir = m_shownPath.isEmpty() ? QDir::homePath() : QFileInfo(m_shownPath).absolutePath();
     return QDir(dir).filePath(model + QStringLiteral(".sptrace"));
 }
 
@@ -243,7 +244,7 @@ bool RunController::save()
 
 bool RunController::saveAs()
 {
-    if (!m_window->trace()) return false;
+    if (!m_shown) return false;
     QString path = m_askSavePath(suggestedName());
     if (path.isEmpty()) return false;
     if (QFileInfo(path).suffix().isEmpty()) path += QStringLiteral(".sptrace");
@@ -252,10 +253,10 @@ bool RunController::saveAs()
 
 bool RunController::saveTo(const QString& path)
 {
-    const TracePtr trace = m_window->trace();
+    const TracePtr trace = m_shown;
     if (!trace || m_saving) return false;
     m_saving = true;
-    m_window->statusBar()->showMessage(tr("Saving %1…").arg(QFileInfo(path).fileName()));
+    emit statusMessage(tr("Saving %1…").arg(QFileInfo(path).fileName()), 0);
     // The trace is immutable: the worker reads it while the window keeps showing it.
     auto future = QtConcurrent::run([trace, path]() -> QString {
         try {
@@ -276,18 +277,18 @@ void RunController::onSaved(const TracePtr& trace, const QString& path, const QS
     m_saving = false;
     if (!error.isEmpty()) {
         m_closeAfterSave = false;
-        m_window->statusBar()->clearMessage();
-        m_window->showError(tr("Cannot save the trace"), error);
+        emit statusMessage(QString(), 0);
+        emit errorRaised(tr("Cannot save the trace"), error);
         emit saveFailed(path, error);
         return;
     }
     if (trace == m_made) m_savedTrace = m_made;
-    if (trace == m_window->trace()) m_window->setTracePath(path);
-    m_window->statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+    if (trace == m_shown) emit tracePathChosen(path);
+    emit statusMessage(tr("Saved %1").arg(path), 5000);
     emit saved(path);
     if (m_closeAfterSave) {
         m_closeAfterSave = false;
-        m_window->close();
+        emit closeRequested();
     }
 }
 

@@ -2,13 +2,17 @@
 // TraceRunner with a progress bar and Cancel in the status bar, opens the finished trace in the
 // window (unsaved, title marked *), saves it with Save / Save As (atomic), and asks before an
 // unsaved trace is closed or replaced. Closing the window stops a running trace and joins it.
+// The controller knows no window class: it parents its dialogs and status widgets on a
+// QWidget, hears what the window shows through setShownTrace, and asks the window for
+// everything else through signals (MainWindow wires both directions).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include "sparsetrace/widgets/trace_runner.h"
+#include "trace_runner.h"
 
 #include <QMessageBox>
 #include <QObject>
+#include <QList>
 #include <QPointer>
 
 #include <functional>
@@ -21,20 +25,20 @@ class QPushButton;
 
 namespace sparsetrace::explorer {
 
-class MainWindow;
 class NewTraceDialog;
 class SweepDialog;
 
 class RunController : public QObject {
     Q_OBJECT
 public:
-    explicit RunController(MainWindow* window);
+    // `window` parents the dialogs, message boxes and status widgets.
+    explicit RunController(QWidget* window);
     ~RunController() override;
 
     // The engine the runs use (the explorer's main() passes the libtorch one). Without one,
     // New Trace explains that this build cannot trace.
-    void setEngineFactory(widgets::EngineFactory factory);
-    widgets::TraceRunner* runner() const { return m_runner; }
+    void setEngineFactory(core::EngineFactory factory);
+    explorer::TraceRunner* runner() const { return m_runner; }
 
     void addNewTraceAction(QMenu* file);
     void addSaveActions(QMenu* file);
@@ -42,7 +46,7 @@ public:
     // Opens the New Trace dialog (non-modal, one at a time); Start runs its request.
     void showNewTraceDialog();
     NewTraceDialog* dialog() const;
-    void startRun(widgets::TraceRunSpec spec);
+    void startRun(explorer::TraceRunSpec spec);
     // Run > Needle Sweep…: the sweep dialog (non-modal, one at a time); Start runs the sweep on
     // the same runner (progress per cell, Cancel), and the finished sweep opens in the sweep view.
     void showSweepDialog();
@@ -72,11 +76,24 @@ public:
     using SavePathQuestion = std::function<QString(const QString& suggestion)>;
     void setQuestions(UnsavedQuestion unsaved, SavePathQuestion savePath);
 
+    // The stage, progress bar and Cancel, for the window's status bar (shown while running).
+    QList<QWidget*> statusWidgets() const;
     QProgressBar* progressBar() const { return m_progress; }
     QLabel* stageLabel() const { return m_stage; }
     QPushButton* cancelButton() const { return m_cancel; }
 
+public slots:
+    // What the window shows now (the trace and its file, empty when unsaved).
+    void setShownTrace(sparsetrace::widgets::TracePtr trace, const QString& path);
+
 signals:
+    // Requests to the window.
+    void traceMade(sparsetrace::widgets::TracePtr trace); // show it (no file yet)
+    void tracePathChosen(const QString& path);            // the shown trace was saved there
+    void statusMessage(const QString& message, int timeoutMs); // empty: clear the status bar
+    void errorRaised(const QString& title, const QString& message);
+    void closeRequested();                                 // a save asked for on closing is done
+    // Outcomes (sweepFinished also asks the window to open the sweep's folder).
     void runFinished(sparsetrace::widgets::TracePtr trace);
     void sweepFinished(const QString& folder);
     void runFailed(const QString& message);
@@ -92,9 +109,11 @@ private:
     void onSaved(const widgets::TracePtr& trace, const QString& path, const QString& error);
     QString suggestedName() const;
 
-    MainWindow* m_window;
-    widgets::EngineFactory m_factory;
-    widgets::TraceRunner* m_runner = nullptr;
+    QWidget* m_window;
+    widgets::TracePtr m_shown; // what the window shows
+    QString m_shownPath;
+    core::EngineFactory m_factory;
+    explorer::TraceRunner* m_runner = nullptr;
     QPointer<NewTraceDialog> m_dialog;
     QPointer<SweepDialog> m_sweepDialog;
     bool m_sweeping = false;         // the run in flight is a sweep

@@ -25,7 +25,7 @@
 
 namespace sparsetrace::explorer {
 
-SweepDialog::SweepDialog(widgets::TraceRunner* runner, QWidget* parent) : ExaminingDialog(runner, parent)
+SweepDialog::SweepDialog(explorer::TraceRunner* runner, QWidget* parent) : ExaminingDialog(runner, parent)
 {
     setWindowTitle(tr("Needle Sweep"));
     auto* layout = new QVBoxLayout(this);
@@ -182,10 +182,10 @@ void SweepDialog::aboutToExamine()
     m_grid->setText(grid);
 }
 
-widgets::TraceRunSpec SweepDialog::examinationSpec() const
+explorer::TraceRunSpec SweepDialog::examinationSpec() const
 {
     // The engine checks the folder and estimates the longest cell's prompt.
-    widgets::TraceRunSpec spec;
+    explorer::TraceRunSpec spec;
     spec.request.modelDir = modelDir();
     spec.request.device = deviceCombo()->currentData().toString().toStdString();
     spec.request.params.bq = m_bq->value();
@@ -206,7 +206,7 @@ widgets::TraceRunSpec SweepDialog::examinationSpec() const
     return spec;
 }
 
-bool SweepDialog::showExamination(const widgets::TraceExamination& e)
+bool SweepDialog::showExamination(const explorer::TraceExamination& e)
 {
     bool startable = false;
     if (!e.modelError.isEmpty()) {

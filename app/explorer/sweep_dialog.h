@@ -24,7 +24,7 @@ namespace sparsetrace::explorer {
 class SweepDialog : public ExaminingDialog {
     Q_OBJECT
 public:
-    explicit SweepDialog(widgets::TraceRunner* runner, QWidget* parent = nullptr);
+    explicit SweepDialog(explorer::TraceRunner* runner, QWidget* parent = nullptr);
 
     // The sweep the fields describe (throws ArgumentError when the grid does not parse).
     core::NiahTracedSweep sweep() const;
@@ -44,8 +44,8 @@ public:
 
 private:
     void aboutToExamine() override;
-    widgets::TraceRunSpec examinationSpec() const override;
-    bool showExamination(const widgets::TraceExamination& e) override;
+    explorer::TraceRunSpec examinationSpec() const override;
+    bool showExamination(const explorer::TraceExamination& e) override;
     // The grid's cell count, or an error message in `error` (a grid that does not parse, or an
     // output folder holding another sweep); `note` tells how much of the sweep the folder holds.
     std::size_t cellCount(QString& error, QString* note = nullptr) const;

@@ -6,7 +6,7 @@
 # minutes. The model is plain PyTorch with Hugging Face's Qwen2 parameter names and semantics; the
 # exported folder is checked against transformers' Qwen2ForCausalLM when transformers is present.
 # Run (GPU machine):  python3 resources/demo-model/train.py --book war-and-peace.txt \
-#                       --niah-source core/src/niah.cpp --out OUT --minutes 7 [--resume OUT/checkpoint.pt]
+#                       --niah-source core/src/analysis/niah.cpp --out OUT --minutes 7 [--resume OUT/checkpoint.pt]
 #                       [--context 16384 --min-length 512 --workers 6] [--init resources/demo-model]
 #                     (the defaults, --context 4096 --min-length 256 --workers 3, made resources/demo-model)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -442,7 +442,7 @@ def producer(episodes, q, stop, tokens_per_step, schedule, seed, min_len):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--book", required=True, help="War and Peace as plain text")
-    ap.add_argument("--niah-source", required=True, help="core/src/niah.cpp (its evaluation key words are excluded)")
+    ap.add_argument("--niah-source", required=True, help="core/src/analysis/niah.cpp (its evaluation key words are excluded)")
     ap.add_argument("--out", required=True, help="model folder written (and refreshed every --export-every s)")
     ap.add_argument("--minutes", type=float, default=7.0, help="training time of this run")
     ap.add_argument("--resume", help="checkpoint.pt of an earlier run")

@@ -1,4 +1,4 @@
-// A scriptable tracing engine for the explorer's Qt tests (behind widgets::TraceEngineInterface):
+// A scriptable tracing engine for the explorer's Qt tests (behind core::TraceEngineInterface):
 // a number of "layers" each taking a set time, progress after each, the stop token checked
 // between them, an optional exception at a given layer, and a synthetic trace as the result.
 // SPDX-License-Identifier: GPL-3.0-or-later
@@ -6,7 +6,7 @@
 
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/synthetic_trace.h"
-#include "sparsetrace/widgets/trace_engine_interface.h"
+#include "sparsetrace/core/trace_engine_interface.h"
 
 #include <atomic>
 #include <chrono>
@@ -42,13 +42,13 @@ struct FakeEngineScript {
     }
 };
 
-class FakeTraceEngine final : public widgets::TraceEngineInterface {
+class FakeTraceEngine final : public core::TraceEngineInterface {
 public:
     explicit FakeTraceEngine(std::shared_ptr<FakeEngineScript> script) : m_script(std::move(script)) {}
 
-    std::vector<widgets::DeviceChoice> devices() override
+    std::vector<core::DeviceChoice> devices() override
     {
-        std::vector<widgets::DeviceChoice> d{{"cpu", "CPU"}};
+        std::vector<core::DeviceChoice> d{{"cpu", "CPU"}};
         if (m_script->withCuda) d.push_back({"cuda:0", "Fake accelerator, 80.0 GiB"});
         return d;
     }
@@ -75,7 +75,8 @@ public:
         return m_script->estimate;
     }
     std::shared_ptr<core::OwnedTrace> trace(const core::TraceRequest& request, const core::ProgressFn& progress,
-                                            std::stop_token stop, const std::function<void(const core::ProbeReport&)>&) override
+                                            std::stop_token stop, const core::ProbeFn& = {},
+                                            const core::EstimateFn& onEstimate = {}) override
     {
         int layers = 0, throwAt = -1;
         std::chrono::milliseconds perLayer{};
@@ -87,6 +88,7 @@ public:
             perLayer = m_script->perLayer;
             message = m_script->throwMessage;
             m_script->lastPrompt = request.prompt.value_or("");
+            if (onEstimate) onEstimate(m_script->estimate);
         }
         ++m_script->runsStarted;
         for (int l = 0; l < layers; ++l) {
@@ -112,7 +114,7 @@ private:
     std::shared_ptr<FakeEngineScript> m_script;
 };
 
-inline widgets::EngineFactory fakeEngineFactory(std::shared_ptr<FakeEngineScript> script)
+inline core::EngineFactory fakeEngineFactory(std::shared_ptr<FakeEngineScript> script)
 {
     return [script] { return std::make_unique<FakeTraceEngine>(script); };
 }

@@ -66,7 +66,7 @@ private slots:
         std::ofstream(bad.toStdString()) << "[1, \"x\"]";
         r = run({"generate", "--model", model("tiny-llama"), "--token-ids", bad, "--max-new-tokens", "2"});
         QCOMPARE(r.code, 1);
-        QVERIFY2(r.err.contains("token ids must be integers"), qPrintable(r.err));
+        QVERIFY2(r.err.contains("expected a JSON list of integer token ids"), qPrintable(r.err));
         const QString big = m_tmp.filePath("big.json");
         std::ofstream(big.toStdString()) << "[1, 100000]";
         r = run({"generate", "--model", model("tiny-llama"), "--token-ids", big, "--max-new-tokens", "2"});

@@ -4,7 +4,7 @@
 // that reads back; a generated needle prompt carries its needle annotation into the trace; and a
 // needle sweep run from its dialog with the bundled demo model opens in the sweep view.
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "gpu_trace_engine.h"
+#include "sparsetrace/gpu/trace_engine.h"
 #include "main_window.h"
 #include "new_trace_dialog.h"
 #include "qt_shared.h"
@@ -105,7 +105,7 @@ private slots:
         const QString model = QString::fromStdString((shared / "assets" / "models" / "stories260K").string());
         QTemporaryDir tmp;
         MainWindow w;
-        w.runs()->setEngineFactory(explorer::gpuEngineFactory());
+        w.runs()->setEngineFactory(gpu::traceEngineFactory());
         const QString savePath = tmp.filePath("story.sptrace");
         w.runs()->setQuestions([](const QString&) { return QMessageBox::Discard; }, [&](const QString&) { return savePath; });
         w.show();
@@ -173,7 +173,7 @@ private slots:
         const QString model = QStringLiteral(SPARSETRACE_SOURCE_DIR "/resources/demo-model");
         QTemporaryDir out;
         MainWindow w;
-        w.runs()->setEngineFactory(explorer::gpuEngineFactory());
+        w.runs()->setEngineFactory(gpu::traceEngineFactory());
         w.runs()->setQuestions([](const QString&) { return QMessageBox::Discard; }, [](const QString&) { return QString(); });
         w.show();
         w.runs()->showSweepDialog();
@@ -230,7 +230,7 @@ private slots:
         ST_QREQUIRE_SHARED(shared);
         const QString model = QString::fromStdString((shared / "assets" / "models" / "stories260K").string());
         MainWindow w;
-        w.runs()->setEngineFactory(explorer::gpuEngineFactory());
+        w.runs()->setEngineFactory(gpu::traceEngineFactory());
         w.runs()->setQuestions([](const QString&) { return QMessageBox::Discard; }, [](const QString&) { return QString(); });
         w.show();
         w.runs()->showNewTraceDialog();

@@ -14,7 +14,7 @@
 #include "sparsetrace/core/niah_sweep.h"
 #include "sparsetrace/core/trace_file.h"
 #include "sparsetrace/widgets/needle_sweep_view.h"
-#include "sparsetrace/widgets/trace_runner.h"
+#include "trace_runner.h"
 
 #include <QApplication>
 #include <QComboBox>
@@ -36,13 +36,13 @@ using namespace sparsetrace;
 using explorer::MainWindow;
 using explorer::RunController;
 using test::FakeEngineScript;
-using widgets::TraceRunner;
+using explorer::TraceRunner;
 
 namespace {
 
-widgets::TraceRunSpec textSpec(const std::string& prompt)
+explorer::TraceRunSpec textSpec(const std::string& prompt)
 {
-    widgets::TraceRunSpec s;
+    explorer::TraceRunSpec s;
     s.request.modelDir = "/models/fake";
     s.prompt.kind = core::PromptSource::Kind::Text;
     s.prompt.text = prompt;

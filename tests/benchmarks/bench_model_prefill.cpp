@@ -1,7 +1,7 @@
 // Dense prefill of a full-size model with random weights (config.json alone): wall time and peak
 // GPU memory per sequence length, the last position's logits only, no KV cache kept -- the same
 // work as Hugging Face transformers' forward with logits_to_keep=1 and use_cache=False
-// (scripts/bench_hf_prefill.py times that side by side).
+// (scripts/bench/bench-hf-prefill.py times that side by side).
 //   bench_model_prefill --model DIR [--lengths 8192,32768,131072] [--device cuda] [--repeats 3]
 //                       [--row-chunk N] (rows per norm/projection/MLP chunk; default the model's)
 // SPDX-License-Identifier: GPL-3.0-or-later

@@ -5,7 +5,7 @@
 // statically) and carried to the GPU machine as a binary.
 //   bench_stream_attn [--check 4096,32768] [--time 8192,32768,131072] [--heads 12] [--kv-heads 2]
 //                     [--dim 128] [--bq 16] [--bk 16] [--k 16] [--score bound] [--repeat 5]
-//                     [--mask-dir DIR] (writes mask-<T>.bin/.json for scripts/bench_flash_baseline.py)
+//                     [--mask-dir DIR] (writes mask-<T>.bin/.json for scripts/bench/bench-flash-baseline.py)
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "stream_attn.cuh"
 

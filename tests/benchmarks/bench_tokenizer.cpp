@@ -1,7 +1,7 @@
 // Tokenizer benchmark (Qt-free, so it also builds on the GPU machine): per tokenizer.json, the
 // time and peak memory to load it (measured in a child process each) and the single-thread
 // encode speed over one text (War and Peace from ../shared by default). Prints a table; --json
-// writes the numbers and --ids-dir the ids and offsets, for scripts/bench_tokenizer_hf.py to
+// writes the numbers and --ids-dir the ids and offsets, for scripts/bench/bench-tokenizer-hf.py to
 // compare with Hugging Face tokenizers on the same machine.
 //   bench_tokenizer [--text FILE] [--json OUT] [--ids-dir DIR] [--repeat N] [NAME=tokenizer.json ...]
 // SPDX-License-Identifier: GPL-3.0-or-later

@@ -1,7 +1,7 @@
 // Benchmark of the whole tracer (issue 7): a model from its config.json with seeded random
 // weights, traced with Stream-Attn in every layer and head, at several prompt lengths; time and
 // peak GPU memory for --check-tokens 0 and 2, sparsity, and the trace's storage ratio. Prints a
-// table; scripts/bench_hf_prefill.py gives transformers' dense forward on the same shapes. On the
+// table; scripts/bench/bench-hf-prefill.py gives transformers' dense forward on the same shapes. On the
 // CPU, --backends compares Stream-Attn backends (eigen, reference) and --fidelity 0,1 adds the
 // fidelity pass; the engine's estimate is printed beside each measured time. --repeats N traces
 // each cell N times and prints the fastest (a shared machine's other load only adds time).

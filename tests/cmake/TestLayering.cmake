@@ -5,10 +5,15 @@ set(_bad
   "core|<QString>" "core|<qstring.h>" "core|<qcustomplot.h>" "core|<torch/torch.h>" "core|<ATen/ATen.h>"
   "core|<c10/util/Half.h>" "core|<cuda_runtime.h>" "core|<cublas_v2.h>" "core|<crt/host_defines.h>"
   "core|<thrust/sort.h>" "gpu|<QtCore/QObject>" "gpu|<qglobal.h>" "app/cli|<QCoreApplication>"
-  "widgets|<torch/script.h>" "widgets|<c10/core/Device.h>" "widgets|<cuda_bf16.h>")
+  "widgets|<torch/script.h>" "widgets|<c10/core/Device.h>" "widgets|<cuda_bf16.h>"
+  "core/src/analysis|<QString>" "core/src/tokenizer|<torch/torch.h>" "core|\"sparsetrace/gpu/trace_engine.h\""
+  "core|\"sparsetrace/widgets/figure.h\"" "gpu/src/tracer|\"sparsetrace/widgets/async_jobs.h\""
+  "app/cli|\"sparsetrace/widgets/colormap.h\"" "widgets/src|\"sparsetrace/gpu/device.h\"")
 set(_good "core|<vector>" "core|\"sparsetrace/core/trace.h\"" "gpu|<torch/torch.h>" "gpu|<cuda_runtime.h>"
   "widgets|<QWidget>" "widgets|<qcustomplot.h>" "app/cli|<CLI/CLI.hpp>"
-  "core|\"quantile.h\"" "gpu|\"query_blocks.h\"")
+  "core|\"quantile.h\"" "gpu|\"query_blocks.h\"" "core/src/analysis|\"format/json_checked.h\""
+  "widgets|\"sparsetrace/core/head_stats.h\"" "gpu|\"sparsetrace/core/trace_engine_interface.h\""
+  "app/explorer|\"sparsetrace/gpu/trace_engine.h\"")
 set(_errors 0)
 function(run_case spec expect_fail)
   string(REPLACE "|" ";" parts "${spec}")

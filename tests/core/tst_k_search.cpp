@@ -1,4 +1,4 @@
-// k search (smallest preserving K within the probe bound), KL divergence, per-head statistics.
+// k search (smallest preserving K within the probe bound), KL divergence.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/k_search.h"
@@ -83,35 +83,6 @@ private slots:
         std::vector<float> tie = {5.0f, 5.0f};
         QCOMPARE(argmaxLogit(tie), 0);
         QVERIFY_THROWS_EXCEPTION(ArgumentError, klDivergenceFromLogits(a, tie));
-    }
-
-    void headStatistics()
-    {
-        SyntheticTraceSpec spec;
-        spec.layers = 2;
-        spec.heads = 2;
-        spec.promptTokens = 64;
-        spec.params.bq = 4;
-        spec.params.bk = 4;
-        spec.params.k = 1;
-        spec.params.sinks = 4;
-        spec.params.window = 4;
-        auto trace = makeSyntheticTrace(spec);
-        // Layer 0, head 0: every row puts all its mass on one block -> entropy 0.
-        LayerRecord& rec = trace->mutableLayers()[0];
-        const int kp = trace->info().kPrime();
-        const std::int64_t rows = trace->info().rows();
-        for (std::int64_t r = 0; r < rows; ++r)
-            for (int i = 0; i < kp; ++i) rec.mass[static_cast<std::size_t>(r * kp + i)] = i == 0 ? 1.0f : 0.0f;
-        // Head 1: two blocks with equal mass wherever two are kept -> entropy log 2 there.
-        storeHeadStats(*trace);
-        const auto& entropy = trace->info().headStats.at("entropy");
-        const auto& sparsity = trace->info().headStats.at("sparsity");
-        QCOMPARE(entropy.size(), std::size_t(4));
-        QCOMPARE(entropy[0], 0.0f);
-        QVERIFY(entropy[1] > 0.0f);
-        for (float s : sparsity) QVERIFY(s > 0.3f && s < 1.0f);
-        QCOMPARE(sparsity[0], static_cast<float>(headSparsity(trace->info(), 0, trace->layer(0), 0).sparsity()));
     }
 };
 

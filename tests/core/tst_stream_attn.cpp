@@ -208,7 +208,7 @@ private slots:
         const StreamParams p = test::streamParams(8, 4, 3, 4, 8, stride, first ? ScoreRule::First : ScoreRule::Centre);
         const std::int64_t tq = queries < 0 ? keys : queries;
         Problem pr = randomProblem(heads, kvHeads, keys, headDim, p, 17u + unsigned(keys), tq, keys - tq, slidingWindow);
-        const StreamAttnResult res = streamAttention(pr.in, p);
+        const StreamAttnResult res = streamAttentionReference(pr.in, p);
         const std::int64_t R = pr.in.rows(p);
         const int kp = p.kPrime();
         QCOMPARE(res.rows, R);
@@ -409,7 +409,7 @@ private slots:
     {
         const StreamParams p = test::streamParams(4, 4, 2, 4, 8);
         Problem pr = randomProblem(2, 1, 400, 16, p, 11u);
-        const StreamAttnResult res = streamAttention(pr.in, p);
+        const StreamAttnResult res = streamAttentionReference(pr.in, p);
         TraceInfo info;
         info.params = p;
         info.promptTokens = 400;
@@ -429,7 +429,7 @@ private slots:
     {
         const StreamParams p = test::streamParams(1, 4, 3, 4, 8);
         Problem prefill = randomProblem(4, 2, 60, 8, p, 23u);
-        const StreamAttnResult all = streamAttention(prefill.in, p);
+        const StreamAttnResult all = streamAttentionReference(prefill.in, p);
         Problem step = prefill;
         step.in.queries = 1;
         step.in.queryOffset = 59;
@@ -437,7 +437,7 @@ private slots:
         for (int h = 0; h < 4; ++h)
             for (int d = 0; d < 8; ++d) step.q.push_back(prefill.q[static_cast<std::size_t>((h * 60 + 59) * 8 + d)]);
         step.bind();
-        const StreamAttnResult one = streamAttention(step.in, p);
+        const StreamAttnResult one = streamAttentionReference(step.in, p);
         const int kp = p.kPrime();
         QCOMPARE(one.rows, std::int64_t(1));
         for (int h = 0; h < 4; ++h) {
@@ -472,7 +472,7 @@ private slots:
         QVERIFY(errorOf([&] { estimateMask(bad.in, p); }).contains("q must hold [H, Tq, D]"));
         bad = pr;
         bad.in.queryOffset = 1;
-        QVERIFY(errorOf([&] { streamAttention(bad.in, p); }).contains("need their keys"));
+        QVERIFY(errorOf([&] { streamAttentionReference(bad.in, p); }).contains("need their keys"));
         bad = pr;
         bad.in.scale = 0;
         QVERIFY(errorOf([&] { denseAttention(bad.in, p); }).contains("scale"));

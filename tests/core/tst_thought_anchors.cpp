@@ -6,6 +6,7 @@
 #include "cot_synthetic.h"
 
 #include "sparsetrace/core/error.h"
+#include "sparsetrace/core/sentence_labeller.h"
 #include "sparsetrace/core/thought_anchors.h"
 #include "sparsetrace/core/trace_file.h"
 
@@ -13,6 +14,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <optional>
 
 using namespace sparsetrace;
 using namespace sparsetrace::core;
@@ -110,6 +112,54 @@ private slots:
         QCOMPARE(best, std::size_t(3));
         QVERIFY(scores[3] > 0.7);
         for (std::size_t j = n - 4; j < static_cast<std::size_t>(n); ++j) QVERIFY(std::isnan(scores[j]));
+    }
+
+    void pipelineRanksThePlantedAnchorInEveryTrace()
+    {
+        // The pipeline the CLI and the explorer share: two traces, the heads chosen over both,
+        // the rule-based labeller for one and imported labels for the other.
+        const int n = 16;
+        auto spec = test::cotSpec(n, 3, 2);
+        test::plantAnchor(spec, 1, 0, 2, n, 0.8f);
+        std::shared_ptr<const Trace> first = makeSyntheticTrace(spec);
+        spec.seed = 7;
+        std::shared_ptr<const Trace> second = makeSyntheticTrace(spec);
+        std::vector<ChunkLabel> labels;
+        for (int s = 0; s < n; ++s) labels.push_back({"S" + std::to_string(s) + " w1 w2 w3 w4 w5 end.", s, {"fact_retrieval"}});
+        AnchorOptions options;
+        options.topHeads = 2;
+        const AnchorsAnalysis a = analyseThoughtAnchors({{first, std::nullopt, "", "one"}, {second, labels, "labels.json", "two"}}, options);
+        QCOMPARE(a.heads.size(), std::size_t(2));
+        QCOMPARE(a.traces.size(), std::size_t(2));
+        for (const TraceAnchors& t : a.traces) {
+            QCOMPARE(t.sentences().size(), std::size_t(n));
+            QVERIFY(!t.ranking.empty());
+            QCOMPARE(t.ranking.front(), std::size_t(2));
+            for (std::size_t r = 1; r < t.ranking.size(); ++r) QVERIFY(t.receiver[t.ranking[r - 1]] >= t.receiver[t.ranking[r]]);
+            QCOMPARE(t.ranking.size(), std::size_t(n - kVerticalMinDistance));
+        }
+        QCOMPARE(a.traces[0].categorySource, std::string(kRuleBasedLabellerName));
+        QCOMPARE(a.traces[1].categorySource, std::string("labels.json"));
+        QCOMPARE(a.traces[1].unlabelled, std::size_t(0));
+        QCOMPARE(a.traces[1].categories.front(), std::string("fact_retrieval"));
+        // A text without <think>: the caller's hint, prefixed by the source's name; labels locate
+        // the sentences instead.
+        auto plain = test::cotSpec(n, 3, 2);
+        plain.tokenTexts[7] = " ";
+        std::shared_ptr<const Trace> noThink = makeSyntheticTrace(plain);
+        options.noChainHint = "use --whole-text";
+        try {
+            analyseThoughtAnchors({{noThink, std::nullopt, "", "plain.sptrace"}}, options);
+            QFAIL("no error for a text without <think>");
+        } catch (const ArgumentError& e) {
+            QVERIFY2(std::string(e.what()).rfind("plain.sptrace: ", 0) == 0, e.what());
+            QVERIFY2(std::string(e.what()).find("use --whole-text") != std::string::npos, e.what());
+        }
+        const AnchorsAnalysis located = analyseThoughtAnchors({{noThink, labels, "labels.json", {}}}, options);
+        QVERIFY(located.traces[0].sentencesFromLabels);
+        QCOMPARE(located.traces[0].sentences().size(), std::size_t(n));
+        options.topHeads = 0;
+        QVERIFY_THROWS_EXCEPTION(ArgumentError, analyseThoughtAnchors({{first, std::nullopt, "", {}}}, options));
     }
 
     void receiverHeadsAverageKurtosisOverTraces()

@@ -1,4 +1,4 @@
-// Tokenizer against Hugging Face tokenizers: goldens made by scripts/make_tokenizer_goldens.py
+// Tokenizer against Hugging Face tokenizers: goldens made by scripts/data/make-tokenizer-goldens.py
 // (ids, code point offsets and decoded text for four real tokenizer.json files, chat prompts
 // rendered by transformers) must match exactly; a small byte-level BPE file covers the generic
 // path (GPT-2 regex, prefix space, trimmed offsets); broken and unsupported files give errors.
@@ -167,7 +167,7 @@ private slots:
         ST_QREQUIRE_SHARED(shared);
         m_shared = shared;
         const Json golden = loadGolden(name.toStdString());
-        QVERIFY2(!golden.is_null(), "golden file missing: run scripts/make_tokenizer_goldens.py");
+        QVERIFY2(!golden.is_null(), "golden file missing: run scripts/data/make-tokenizer-goldens.py");
         const fs::path folder = tokenizerFolder(golden.at("shared_path").get<std::string>());
         QVERIFY2(fs::exists(folder / "tokenizer.json"), "tokenizer.json missing in ../shared");
         const Tokenizer tok = Tokenizer::fromFile(folder / "tokenizer.json");

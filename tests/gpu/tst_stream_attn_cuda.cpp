@@ -324,7 +324,7 @@ ST_TEST(cpuPathIsTheReference)
         Inputs x = randomInputs(c, 99);
         const core::AttentionInputs in = coreInputs(c, x.q, x.k, x.v);
         gpu::StreamAttnOutput got = gpu::streamAttention(x.q, x.k, x.v, c.params, reference(c));
-        const core::StreamAttnResult ref = core::streamAttention(in, c.params);
+        const core::StreamAttnResult ref = core::streamAttentionReference(in, c.params);
         ST_CHECK_MSG(ints(got.index) == ref.index, c.name);
         ST_CHECK_MSG(floats(got.mass) == ref.mass, c.name);
         ST_CHECK_MSG(floats(got.output) == ref.output, c.name);
@@ -350,7 +350,7 @@ ST_TEST(cpuPathDefaultsToTheEigenBackend)
         Inputs x = randomInputs(c, 99);
         const core::AttentionInputs in = coreInputs(c, x.q, x.k, x.v);
         gpu::StreamAttnOutput got = gpu::streamAttention(x.q, x.k, x.v, c.params, optionsOf(c));
-        const core::StreamAttnResult ref = core::streamAttention(in, c.params);
+        const core::StreamAttnResult ref = core::streamAttentionReference(in, c.params);
         ST_CHECK_MSG(ints(got.index) == ref.index, c.name);
         ST_CHECK_MSG(maxAbsDiff(floats(got.mass), ref.mass) <= 1e-5, c.name);
         ST_CHECK_MSG(worstExcess(floats(got.output), ref.output, kAtol, kRtol) <= 0, c.name);

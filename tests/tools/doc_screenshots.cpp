@@ -2,10 +2,10 @@
 // New Trace and Needle Sweep dialogs filled in for the bundled demo model (with the engine's real
 // folder check and estimate), the Export Figure dialog, and the attention map of a fidelity trace
 // with captured mass and the oracle-only outlines on. Writes OUT/guide-{new-trace,sweep-dialog,
-// export-dialog,fidelity}.png. Run by scripts/screenshot-dialogs.sh (offscreen, no display).
+// export-dialog,fidelity}.png. Run by scripts/docs/screenshot-dialogs.sh (offscreen, no display).
 // Usage: doc_screenshots [OUT_DIR] [SOURCE_DIR]
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "gpu_trace_engine.h"
+#include "sparsetrace/gpu/trace_engine.h"
 #include "main_window.h"
 #include "new_trace_dialog.h"
 #include "run_controller.h"
@@ -72,7 +72,7 @@ int main(int argc, char** argv)
 
     explorer::MainWindow w;
     w.resize(1400, 900);
-    w.runs()->setEngineFactory(explorer::gpuEngineFactory());
+    w.runs()->setEngineFactory(gpu::traceEngineFactory());
     w.show();
 
     // 1. New Trace, a generated needle prompt for the demo model.

@@ -253,7 +253,7 @@ private slots:
         view.loadLabels(path);
         QVERIFY(ready.wait(10000));
         QVERIFY(view.analysis());
-        QCOMPARE(view.analysis()->categorySource, QStringLiteral("chunks_labeled.json"));
+        QCOMPARE(view.analysis()->categorySource, std::string("chunks_labeled.json"));
         QVERIFY(!view.sourceLabel().contains(QStringLiteral("rule-based")));
         for (std::size_t i = 0; i < sentences.size(); ++i) QCOMPARE(view.analysis()->categories[i], names[i % names.size()]);
         QCOMPARE(view.analysis()->unlabelled, std::size_t(0));
@@ -279,13 +279,13 @@ private slots:
         auto trace = core::makeSyntheticTrace(spec);
         std::vector<core::ChunkLabel> labels;
         for (int s = 0; s < kSentences; ++s) labels.push_back({"S" + std::to_string(s) + " w1 w2 w3 w4 w5 end.", s, {"plan_generation"}});
-        const auto sentences = sentencesFromChunks(trace->info().text, labels);
+        const auto sentences = core::sentencesFromChunks(trace->info().text, labels);
         QCOMPARE(sentences.size(), std::size_t(kSentences));
         const auto text = QString::fromStdString(trace->info().text).toUcs4();
         const auto& third = sentences[3];
         QCOMPARE(QString::fromUcs4(reinterpret_cast<const char32_t*>(text.constData()) + third.chars.start, third.chars.end - third.chars.start),
                  QStringLiteral("S3 w1 w2 w3 w4 w5 end."));
-        const auto a = analyseThoughtAnchors(trace, labels, QStringLiteral("labels.json"));
+        const auto a = core::analyseThoughtAnchors({{trace, labels, "labels.json", {}}}).traces.front();
         QVERIFY(a.sentencesFromLabels);
         QCOMPARE(a.unlabelled, std::size_t(0));
         // Without labels the same trace has no chain of thought: one clear message, no crash.
@@ -336,7 +336,7 @@ private slots:
                 spec.promptTokens = static_cast<std::int64_t>(spec.tokenTexts.size());
                 TracePtr trace = core::makeSyntheticTrace(spec);
                 const auto labels = core::readChunkLabels(chain.folder + "/chunks_labeled.json");
-                const auto a = analyseThoughtAnchors(trace, labels, QStringLiteral("chunks_labeled.json"));
+                const auto a = core::analyseThoughtAnchors({{trace, labels, "chunks_labeled.json", {}}}).traces.front();
                 QVERIFY2(!a.sentencesFromLabels, chain.folder.c_str());
                 QCOMPARE(a.sentences().size(), chain.chunks.size());
                 QCOMPARE(a.unlabelled, std::size_t(0));

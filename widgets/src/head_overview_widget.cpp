@@ -4,7 +4,7 @@
 
 #include "sparsetrace/core/niah.h"
 #include "sparsetrace/widgets/figure.h"
-#include "sparsetrace/widgets/head_stats.h"
+#include "sparsetrace/core/head_stats.h"
 #include "sparsetrace/widgets/future_delivery.h"
 #include "sparsetrace/widgets/layer_head_selection.h"
 
@@ -111,7 +111,8 @@ void HeadOverviewWidget::setTrace(TracePtr trace)
                     .arg((needle->end - 1) / info.params.bk)
                     .toHtmlEscaped();
     m_info->setText(text);
-    const QStringList names = availableStatistics(*m_trace);
+    QStringList names;
+    for (const std::string& n : core::availableHeadStatistics(*m_trace)) names << QString::fromStdString(n);
     m_stat->addItems(names);
     const QString pick = names.contains(previous) ? previous : names.value(0);
     m_stat->setCurrentText(pick);
@@ -124,8 +125,8 @@ void HeadOverviewWidget::showStatistic(const QString& name)
     if (m_stop) m_stop->store(true); // the previous computation is no longer wanted
     const std::uint64_t job = ++m_job;
     const int L = m_trace->layers(), H = m_trace->heads();
-    if (!statisticNeedsComputing(*m_trace, name)) {
-        m_model->setStatistic(name, L, H, headStatistic(*m_trace, name));
+    if (core::headStatisticStored(*m_trace, name.toStdString())) {
+        m_model->setStatistic(name, L, H, core::headStatistic(*m_trace, name.toStdString()));
         fitValues();
         m_status->clear();
         syncCurrent();
@@ -140,7 +141,7 @@ void HeadOverviewWidget::showStatistic(const QString& name)
     };
     auto future = QtConcurrent::run([trace = m_trace, name, stop = m_stop]() -> Result {
         try {
-            return {headStatistic(*trace, name, stop.get()), {}};
+            return {core::headStatistic(*trace, name.toStdString(), stop.get()), {}};
         } catch (const std::exception& e) {
             return {{}, QString::fromStdString(e.what())};
         }

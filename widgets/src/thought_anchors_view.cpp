@@ -44,72 +44,6 @@ double quantile(const std::vector<double>& sorted, double q)
 double jitter(std::size_t i, double width) { return (std::fmod(0.5 + 0.618033988749895 * static_cast<double>(i), 1.0) - 0.5) * width; }
 } // namespace
 
-std::vector<core::Sentence> sentencesFromChunks(std::string_view text, const std::vector<core::ChunkLabel>& labels)
-{
-    std::vector<const core::ChunkLabel*> ordered;
-    for (const auto& l : labels) ordered.push_back(&l);
-    std::stable_sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) { return a->index < b->index; });
-    std::vector<core::Sentence> out;
-    std::size_t byte = 0, counted = 0;
-    std::int64_t points = 0; // code points of text[0, counted)
-    for (const auto* l : ordered) {
-        if (l->chunk.empty()) continue;
-        const std::size_t at = text.find(l->chunk, byte);
-        if (at == std::string_view::npos) continue;
-        points += static_cast<std::int64_t>(core::codePointCount(text.substr(counted, at - counted)));
-        const auto length = static_cast<std::int64_t>(core::codePointCount(l->chunk));
-        core::Sentence s;
-        s.text = l->chunk;
-        s.chars = {points, points + length};
-        out.push_back(std::move(s));
-        counted = at;
-        byte = at + l->chunk.size();
-    }
-    return out;
-}
-
-AnchorAnalysis analyseThoughtAnchors(TracePtr trace, const std::vector<core::ChunkLabel>& labels, const QString& labelSource,
-                                     int topHeads)
-{
-    if (!trace) throw ArgumentError("no trace is open");
-    const core::TraceInfo& info = trace->info();
-    AnchorAnalysis a;
-    a.trace = trace;
-    std::vector<core::Sentence> sentences;
-    try {
-        sentences = core::segmentChainOfThought(info.text);
-    } catch (const ArgumentError&) {
-        if (labels.empty())
-            throw ArgumentError("the trace's text holds no <think>, so there is no chain of thought to split; "
-                                "load its sentence labels (chunks_labeled.json) to locate the sentences");
-        sentences = sentencesFromChunks(info.text, labels);
-        a.sentencesFromLabels = true;
-        if (sentences.empty()) throw ArgumentError("none of the labelled sentences occurs in the trace's text");
-    }
-    core::mapSentencesToTokens(sentences, info.tokens);
-    if (sentences.size() <= static_cast<std::size_t>(core::kVerticalMinDistance))
-        throw ArgumentError("the chain of thought has " + std::to_string(sentences.size()) + " sentences; vertical scores need at least " +
-                            std::to_string(core::kVerticalMinDistance + 1));
-    std::vector<core::TraceVerticals> one;
-    one.push_back(core::computeVerticals(*trace, std::move(sentences)));
-    a.heads = core::selectReceiverHeads(one, topHeads);
-    a.verticals = std::move(one.front());
-    if (labels.empty()) {
-        std::vector<std::string> texts;
-        for (const auto& s : a.sentences()) texts.push_back(s.text);
-        a.categories = core::labelSentencesRuleBased(texts);
-        a.categorySource = QString::fromLatin1(core::kRuleBasedLabellerName);
-    } else {
-        a.categories = core::assignLabels(a.sentences(), labels, a.unlabelled);
-        a.categorySource = labelSource;
-    }
-    a.receiver = core::receiverScores(a.verticals, a.heads);
-    for (std::size_t i = 0; i < a.receiver.size(); ++i)
-        if (std::isfinite(a.receiver[i])) a.ranking.push_back(i);
-    std::stable_sort(a.ranking.begin(), a.ranking.end(), [&](std::size_t x, std::size_t y) { return a.receiver[x] > a.receiver[y]; });
-    return a;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 AnchorListModel::AnchorListModel(QObject* parent) : QAbstractTableModel(parent) {}
@@ -276,7 +210,19 @@ void ThoughtAnchorsView::recompute()
     m_status->setText(tr("Computing thought anchors…"));
     runInBackground<AnchorAnalysis>(
         this, &m_job, job,
-        [trace = m_trace, labels = m_labels, source = m_labelSource] { return analyseThoughtAnchors(trace, labels, source); },
+        [trace = m_trace, labels = m_labels, source = m_labelSource] {
+            core::AnchorSource src;
+            src.trace = trace;
+            if (!labels.empty()) {
+                src.labels = labels;
+                src.labelSource = source.toStdString();
+            }
+            core::AnchorsAnalysis all = core::analyseThoughtAnchors({src});
+            AnchorAnalysis a;
+            static_cast<core::TraceAnchors&>(a) = std::move(all.traces.front());
+            a.heads = std::move(all.heads);
+            return a;
+        },
         [this](std::optional<AnchorAnalysis> result, const QString& error) {
             m_busy = false;
             if (!result) {
@@ -292,9 +238,10 @@ void ThoughtAnchorsView::recompute()
 QString ThoughtAnchorsView::sourceLabel() const
 {
     if (!m_analysis) return {};
-    QString s = tr("categories from the %1").arg(m_analysis->categorySource);
-    if (m_analysis->categorySource != QLatin1String(core::kRuleBasedLabellerName)) {
-        s = tr("categories from %1").arg(m_analysis->categorySource);
+    const QString source = QString::fromStdString(m_analysis->categorySource);
+    QString s = tr("categories from the %1").arg(source);
+    if (m_analysis->categorySource != core::kRuleBasedLabellerName) {
+        s = tr("categories from %1").arg(source);
         if (m_analysis->unlabelled > 0) s += tr(" (%1 sentences unmatched)").arg(m_analysis->unlabelled);
     }
     return s;
@@ -421,7 +368,7 @@ void ThoughtAnchorsView::fillCategoryPlot()
     plot->xAxis->setTicker(ticker);
     plot->xAxis->setTickLabelRotation(x > 4 ? -90 : 0);
     plot->xAxis->setRange(-0.6, std::max(0.6, x - 0.4));
-    plot->xAxis->setLabel(tr("sentence category (%1)").arg(m_analysis->categorySource));
+    plot->xAxis->setLabel(tr("sentence category (%1)").arg(QString::fromStdString(m_analysis->categorySource)));
     plot->yAxis->setLabel(tr("receiver score"));
     if (std::isfinite(yLo)) {
         const double margin = std::max(1e-6, (yHi - yLo) * 0.08);

@@ -80,7 +80,7 @@ public:
     std::vector<std::int64_t> generate(const std::vector<std::int64_t>& prompt, int maxNewTokens, AttentionBackend& backend,
                                        bool stopAtEos = true) const;
 
-    // 4096 rows: measured on an H100 (1.5B config, scripts/bench-prefill.sh): peak 3.59 GiB at
+    // 4096 rows: measured on an H100 (1.5B config, scripts/bench/bench-prefill.sh): peak 3.59 GiB at
     // 8k tokens against transformers' 3.85, time within 1.10x of it at 8k and 1.05x from 32k on.
     // 8192 rows: 3.78 GiB and 1.07x at 8k; 2048: 3.50 GiB and 1.20x.
     std::int64_t rowChunk = 4096;

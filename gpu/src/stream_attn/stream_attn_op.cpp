@@ -190,7 +190,7 @@ StreamAttnOutput runCpu(const torch::Tensor& q, const torch::Tensor& k, const to
     core::StreamAttnResult r = options.dense ? (eigen ? cpu::denseAttention(x.in, params, options.threads)
                                                       : core::denseAttention(x.in, params))
                                              : (eigen ? cpu::streamAttention(x.in, params, options.threads)
-                                                      : core::streamAttention(x.in, params));
+                                                      : core::streamAttentionReference(x.in, params));
     StreamAttnOutput out;
     out.output = tensorFrom(r.output, {c.heads, c.queries, c.headDim}, torch::kFloat).to(q.scalar_type());
     out.index = tensorFrom(r.index, {c.heads, c.rows, c.kPrime}, torch::kInt);

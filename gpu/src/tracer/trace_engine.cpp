@@ -9,10 +9,8 @@
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/format.h"
 #include "sparsetrace/core/k_search.h"
-#include "sparsetrace/core/mapped_file.h"
 #include "sparsetrace/core/tokenizer.h"
-#include "sparsetrace/core/utf8.h"
-#include "sparsetrace/core/version.h"
+#include "sparsetrace/core/trace_assembly.h"
 #include "sparsetrace/gpu/device.h"
 #include "sparsetrace/gpu/model_runner.h"
 
@@ -23,7 +21,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -31,53 +28,12 @@
 namespace sparsetrace::gpu {
 
 namespace fs = std::filesystem;
-using core::TraceInfo;
 
 namespace {
 
-// Tokens of the prompt with their text spans, as the trace stores them.
-struct PreparedPrompt {
-    std::string text;
-    std::vector<std::int32_t> ids;
-    std::vector<std::array<std::int32_t, 2>> offsets;
-    std::vector<std::string> strings;
-};
-
-// Appends token `id` decoded on its own to `text`, whose length in code points `codePoints`
-// tracks, and returns its span in code points. A token holding part of a multi-byte character
-// (byte-level BPE) decodes to U+FFFD.
-std::array<std::int32_t, 2> appendDecodedToken(std::string& text, std::int32_t& codePoints, const core::Tokenizer* tok,
-                                               std::int32_t id)
-{
-    std::string piece = tok ? tok->decode(std::span<const std::int32_t>(&id, 1)) : std::string();
-    if (!core::isValidUtf8(piece)) piece = "\xEF\xBF\xBD";
-    const std::int32_t start = codePoints;
-    text += piece;
-    codePoints += static_cast<std::int32_t>(core::codePointCount(piece));
-    return {start, codePoints};
-}
-std::array<std::int32_t, 2> appendDecodedToken(std::string& text, const core::Tokenizer* tok, std::int32_t id)
-{
-    auto codePoints = static_cast<std::int32_t>(core::codePointCount(text));
-    return appendDecodedToken(text, codePoints, tok, id);
-}
-
-std::string nowIso8601()
-{
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-std::string folderName(const std::string& dir)
-{
-    fs::path p = fs::path(dir).lexically_normal();
-    if (p.filename().empty()) p = p.parent_path();
-    return p.filename().string();
-}
+// The prompt's tokens and one sparse pass's records, assembled into traces by core.
+using core::PreparedPrompt;
+using SparseRun = core::SparsePassRecords;
 
 std::int64_t hostAvailableBytes()
 {
@@ -131,13 +87,6 @@ std::vector<float> rowOf(const torch::Tensor& logits, std::int64_t r)
     return std::vector<float>(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
 }
 
-// The outcome of one sparse pass.
-struct SparseRun {
-    std::vector<core::LayerRecord> layers;
-    std::vector<float> firstLogits;   // [V] of the first generated position (checkTokens > 0)
-    std::vector<std::int32_t> tokens; // greedy tokens under the sparse rule
-};
-
 } // namespace
 
 struct TraceEngine::Impl {
@@ -175,30 +124,7 @@ struct TraceEngine::Impl {
 
     TraceEstimate estimateFor(const TraceRequest& r, const core::ModelConfig& config, const PreparedPrompt& prompt) const;
 
-    PreparedPrompt prepare(const TraceRequest& r)
-    {
-        PreparedPrompt p;
-        const core::Tokenizer* tok = tokenizerFor(r.modelDir);
-        if (r.prompt && !r.prompt->empty()) {
-            if (!tok)
-                throw ModelError(r.modelDir + ": tokenizer.json is missing (needed to tokenize the prompt; pass token ids instead)");
-            core::Encoding e = r.chat ? tok->encodeChat(*r.prompt) : tok->encode(*r.prompt);
-            p.text = r.chat ? tok->formatChat(*r.prompt) : *r.prompt;
-            p.ids = e.ids;
-            for (const auto& [a, b] : e.offsets)
-                p.offsets.push_back({static_cast<std::int32_t>(a), static_cast<std::int32_t>(b)});
-        } else {
-            if (r.tokenIds.empty()) throw ArgumentError("the prompt is empty: give a prompt text or token ids");
-            p.ids = r.tokenIds;
-            // Without the original text, the text is the ids decoded one by one, so that every
-            // token has its own span (the length kept as it grows: one pass, not one per token).
-            std::int32_t codePoints = 0;
-            for (std::int32_t id : p.ids) p.offsets.push_back(appendDecodedToken(p.text, codePoints, tok, id));
-        }
-        if (p.ids.empty()) throw ArgumentError("the prompt is empty after tokenization");
-        for (std::int32_t id : p.ids) p.strings.emplace_back(tok ? std::string(tok->idToToken(id)) : std::string());
-        return p;
-    }
+    PreparedPrompt prepare(const TraceRequest& r) { return core::preparePrompt(r, tokenizerFor(r.modelDir)); }
 };
 
 TraceEngine::TraceEngine() : m_impl(std::make_unique<Impl>()) {}
@@ -210,6 +136,15 @@ void TraceEngine::unload()
     m_impl->runnerKey.clear();
     releaseDeviceCache();
 }
+
+std::vector<core::DeviceChoice> TraceEngine::devices()
+{
+    std::vector<core::DeviceChoice> out;
+    for (const DeviceInfo& d : availableDevices()) out.push_back({d.id, d.description});
+    return out;
+}
+
+core::ModelFolderSummary TraceEngine::inspect(const std::string& modelDir) { return core::inspectModelFolder(modelDir); }
 
 TraceEstimate TraceEngine::estimate(const TraceRequest& r)
 {
@@ -297,13 +232,14 @@ TraceEstimate TraceEngine::Impl::estimateFor(const TraceRequest& r, const core::
 }
 
 std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, const core::ProgressFn& progress,
-                                                     std::stop_token stop,
-                                                     const std::function<void(const ProbeReport&)>& onProbe)
+                                                     std::stop_token stop, const core::ProbeFn& onProbe,
+                                                     const core::EstimateFn& onEstimate)
 {
     r.params.validate();
     // The prompt is tokenized once: the estimate and the run share it.
     const PreparedPrompt prompt = m_impl->prepare(r);
     const TraceEstimate estimateNow = m_impl->estimateFor(r, core::ModelConfig::load(r.modelDir), prompt);
+    if (onEstimate) onEstimate(estimateNow);
     if (!estimateNow.fits)
         throw ArgumentError("refused: the run would not fit in memory (" + estimateNow.summary + ")");
     if (r.searchK && r.checkTokens < 1) throw ArgumentError("the k search needs at least one check token");
@@ -379,59 +315,21 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
             return run;
         };
 
-        // The trace's metadata, shared by probes and the final trace.
-        const core::Tokenizer* tok = m_impl->tokenizerFor(r.modelDir);
-        auto assemble = [&](const core::StreamParams& params, SparseRun run) {
-            TraceInfo info;
-            info.provenance.toolVersion = kVersion;
-            info.provenance.created = nowIso8601();
-            info.provenance.modelName = folderName(r.modelDir);
-            info.provenance.architecture = core::architectureName(config.architecture);
-            info.provenance.configSha256 = core::sha256FileHex((fs::path(r.modelDir) / "config.json").string());
-            if (fs::exists(fs::path(r.modelDir) / "tokenizer.json"))
-                info.provenance.tokenizerSha256 = core::sha256FileHex((fs::path(r.modelDir) / "tokenizer.json").string());
-            info.provenance.dtype = runner.info().dtype + (runner.info().randomWeights ? " (random weights, seed " +
-                                                                                            std::to_string(*r.randomWeightsSeed) + ")"
-                                                                                      : "");
-            info.provenance.device = runner.info().device;
-            for (const DeviceInfo& d : availableDevices())
-                if (d.id == runner.info().device) info.provenance.device += " (" + d.description + ")";
-            info.model.architecture = info.provenance.architecture;
-            info.model.layers = L;
-            info.model.heads = H;
-            info.model.kvHeads = config.kvHeads;
-            info.model.headDim = config.headDim;
-            if (config.hasSlidingLayers())
-                for (int l = 0; l < L; ++l)
-                    info.model.slidingWindow.push_back(config.layerIsSliding[static_cast<std::size_t>(l)] ? config.slidingWindow : 0);
-            info.params = params;
-            info.promptTokens = T;
-            info.generatedTokens = n;
-            info.text = prompt.text;
-            info.tokens.ids = prompt.ids;
-            info.tokens.offsets = prompt.offsets;
-            info.tokens.strings = prompt.strings;
-            // Generated tokens (the sparse run's) follow the prompt in the text.
-            for (std::int32_t id : run.tokens) {
-                info.tokens.ids.push_back(id);
-                info.tokens.offsets.push_back(appendDecodedToken(info.text, tok, id));
-                info.tokens.strings.emplace_back(tok ? std::string(tok->idToToken(id)) : std::string());
-            }
-            if (n > 0) {
-                core::BehaviourCheck b;
-                b.checkTokens = n;
-                b.denseTokens = denseTokens;
-                b.sparseTokens = run.tokens;
-                b.klFirst = core::klDivergenceFromLogits(denseFirst, run.firstLogits);
-                b.top1Match = !run.tokens.empty() && !denseTokens.empty() && run.tokens[0] == denseTokens[0];
-                b.preserved = run.tokens == denseTokens;
-                info.behaviour = b;
-            }
-            info.annotations = r.annotations.is_object() ? r.annotations : nlohmann::json::object();
-            auto trace = std::make_shared<core::OwnedTrace>(std::move(info), std::move(run.layers));
-            core::storeHeadStats(*trace);
-            return trace;
-        };
+        // The trace's metadata, shared by probes and the final trace (assembled in core).
+        core::TraceRunContext context;
+        context.request = &r;
+        context.config = &config;
+        context.tokenizer = m_impl->tokenizerFor(r.modelDir);
+        context.prompt = &prompt;
+        context.dtype = runner.info().dtype +
+                        (runner.info().randomWeights ? " (random weights, seed " + std::to_string(*r.randomWeightsSeed) + ")" : "");
+        context.device = runner.info().device;
+        for (const DeviceInfo& d : availableDevices())
+            if (d.id == runner.info().device) context.device += " (" + d.description + ")";
+        context.checkTokens = n;
+        context.denseFirst = std::move(denseFirst);
+        context.denseTokens = std::move(denseTokens);
+        auto assemble = [&](const core::StreamParams& params, SparseRun run) { return core::assembleTrace(context, params, std::move(run)); };
 
         std::shared_ptr<core::OwnedTrace> result;
         if (!r.searchK) {

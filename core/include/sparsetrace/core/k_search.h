@@ -1,6 +1,7 @@
 // The search for the smallest K that keeps the model's behaviour (spec section 4), and the
-// per-head statistics and behaviour measures stored with a trace. The search is generic over a
-// probe so that it is tested without a model; the tracer supplies a probe that runs the model.
+// behaviour measures stored with a trace (per-head statistics: head_stats.h). The search is
+// generic over a probe so that it is tested without a model; the tracer supplies a probe that
+// runs the model.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -34,16 +35,5 @@ int maxKSearchProbes(int kMax);
 double klDivergenceFromLogits(std::span<const float> pLogits, std::span<const float> qLogits);
 // Index of the largest logit (first one on ties, as greedy decoding picks).
 int argmaxLogit(std::span<const float> logits);
-
-// Per-head statistics of one layer over the prompt's query blocks: sparsity (spec section 3)
-// and the mean entropy, in nats, of each row's block masses normalised to sum 1.
-struct HeadStats {
-    std::vector<float> sparsity; // [H]
-    std::vector<float> entropy;  // [H]
-};
-HeadStats computeHeadStats(const TraceInfo& info, int layer, const LayerView& view);
-
-// Fills info.headStats["sparsity"] and ["entropy"] ([L, H]) for every layer of `trace`.
-void storeHeadStats(OwnedTrace& trace);
 
 } // namespace sparsetrace::core

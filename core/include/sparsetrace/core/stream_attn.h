@@ -127,8 +127,10 @@ std::vector<std::int32_t> estimateMask(const AttentionInputs& in, const StreamPa
 // softmax over them. Fills output and mass; index is copied from `index`.
 StreamAttnResult attendWithMask(const AttentionInputs& in, const StreamParams& p, std::span<const std::int32_t> index);
 
-// A sparse layer: estimateMask then attendWithMask. Rows of `mass` sum to 1.
-StreamAttnResult streamAttention(const AttentionInputs& in, const StreamParams& p);
+// A sparse layer: estimateMask then attendWithMask. Rows of `mass` sum to 1. The reference's
+// name is its own: the CPU backend is gpu::cpu::streamAttention (Eigen), the torch op over the
+// CUDA kernels and both CPU backends gpu::streamAttention.
+StreamAttnResult streamAttentionReference(const AttentionInputs& in, const StreamParams& p);
 
 // A dense layer (params.denseLayers): exact causal attention; the record keeps the K' blocks of
 // highest dense mass (ties: lower block index), so its rows sum to the mass those blocks capture.

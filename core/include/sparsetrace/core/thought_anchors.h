@@ -1,7 +1,9 @@
 // Thought anchors from a sparse trace (spec section 6, steps 4-8): sentence-by-sentence
 // attention per (layer, head) from the kept blocks, vertical scores, per-head kurtosis, receiver
-// heads chosen on the mean kurtosis over several traces, receiver scores; and the import of
-// sentence labels in the Thought Anchors `chunks_labeled.json` format.
+// heads chosen on the mean kurtosis over several traces, receiver scores; the import of
+// sentence labels in the Thought Anchors `chunks_labeled.json` format; and the whole pipeline
+// (segment -> verticals -> receiver heads -> labels -> scores -> ranking) that the CLI's
+// `anchors` and the explorer's thought-anchors view both run (analyseThoughtAnchors).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -11,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sparsetrace::core {
@@ -84,5 +87,51 @@ const std::vector<std::string>& sentenceCategories();
 // ("unknown" when none matched) and fills `unmatched` with the number of sentences left unknown.
 std::vector<std::string> assignLabels(const std::vector<Sentence>& sentences, const std::vector<ChunkLabel>& labels,
                                       std::size_t& unmatched);
+
+// Sentences of a text located from imported label chunks, in chunk_idx order (for a text
+// without <think>): each chunk is searched from the end of the previous one; chunks not found
+// are left out. Character spans in code points; token spans are not filled.
+std::vector<Sentence> sentencesFromChunks(std::string_view text, const std::vector<ChunkLabel>& labels);
+
+// --- The pipeline ---------------------------------------------------------------------------
+
+// One trace to analyse, with its labels (none: the rule-based labeller names the categories).
+struct AnchorSource {
+    std::shared_ptr<const Trace> trace;
+    std::optional<std::vector<ChunkLabel>> labels;
+    std::string labelSource; // shown as where the categories come from (e.g. the labels' path)
+    std::string name;        // prefixes error messages about this trace ("" = none)
+};
+
+struct AnchorOptions {
+    int topHeads = 20;
+    bool wholeText = false; // split the whole text, not only the chain of thought
+    // Appended to the error for a text without <think> (when no labels locate its sentences).
+    std::string noChainHint = "load its sentence labels (chunks_labeled.json) to locate the sentences";
+};
+
+// Everything about one trace's thought anchors.
+struct TraceAnchors {
+    std::shared_ptr<const Trace> trace;
+    TraceVerticals verticals;            // sentences with spans, vertical [L, H, N], kurtosis [L, H]
+    std::vector<std::string> categories; // [N] first tag per sentence
+    std::string categorySource;          // kRuleBasedLabellerName or AnchorSource::labelSource
+    std::size_t unlabelled = 0;          // sentences no imported label matched
+    bool sentencesFromLabels = false;    // no <think>: sentences located from the labels' chunks
+    std::vector<double> receiver;        // [N] float64, NaN for the last 4 sentences
+    std::vector<std::size_t> ranking;    // sentences with a finite score, best first (stable)
+    const std::vector<Sentence>& sentences() const { return verticals.sentences; }
+};
+
+struct AnchorsAnalysis {
+    std::vector<ReceiverHead> heads; // chosen over all traces, highest mean kurtosis first
+    std::vector<TraceAnchors> traces;
+};
+
+// Sentences: the chain of thought's (options.wholeText: the whole text's); a text without
+// <think> takes its sentences from the labels' chunks when labels are given. Throws
+// ArgumentError (prefixed by the source's name) for no chain of thought, no located sentence,
+// or too few sentences for a vertical score; and for traces of different shapes.
+AnchorsAnalysis analyseThoughtAnchors(const std::vector<AnchorSource>& sources, const AnchorOptions& options = {});
 
 } // namespace sparsetrace::core

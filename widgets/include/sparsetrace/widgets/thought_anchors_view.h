@@ -24,29 +24,11 @@ class QTextEdit;
 
 namespace sparsetrace::widgets {
 
-// Everything the view shows, computed off the GUI thread from one trace (and labels).
-struct AnchorAnalysis {
-    TracePtr trace;
-    core::TraceVerticals verticals;           // sentences with spans, vertical [L, H, N], kurtosis [L, H]
-    std::vector<std::string> categories;      // [N] first tag per sentence
-    QString categorySource;                   // "rule-based labeller" or the labels file's name
-    std::size_t unlabelled = 0;               // sentences no imported label matched
-    bool sentencesFromLabels = false;         // no <think>: sentences located from the labels' chunks
-    std::vector<core::ReceiverHead> heads;    // receiver heads, highest kurtosis first
-    std::vector<double> receiver;             // [N] float64, NaN for the last 4 sentences
-    std::vector<std::size_t> ranking;         // sentences with a finite score, best first
-    const std::vector<core::Sentence>& sentences() const { return verticals.sentences; }
+// Everything the view shows, computed off the GUI thread by core::analyseThoughtAnchors from
+// one trace (and labels): its sentences, scores and categories, and the receiver heads.
+struct AnchorAnalysis : core::TraceAnchors {
+    std::vector<core::ReceiverHead> heads; // receiver heads, highest kurtosis first
 };
-
-// Sentences of a text located from imported label chunks, in order (for a trace whose text has
-// no <think>): each chunk is searched from the end of the previous one; chunks not found are
-// left out. Character spans in code points.
-std::vector<core::Sentence> sentencesFromChunks(std::string_view text, const std::vector<core::ChunkLabel>& labels);
-
-// The whole analysis of one trace; `labels` empty: the rule-based labeller. Throws ArgumentError
-// when the trace has no chain of thought (and no labels locate sentences), or too few sentences.
-AnchorAnalysis analyseThoughtAnchors(TracePtr trace, const std::vector<core::ChunkLabel>& labels, const QString& labelSource,
-                                     int topHeads = 20);
 
 // The ranked anchors: rank, sentence, receiver score, category, text.
 class AnchorListModel : public QAbstractTableModel {
