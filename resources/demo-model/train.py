@@ -482,6 +482,10 @@ def main():
     config["max_position_embeddings"] = args.context
     try:
         from tokenizers import Tokenizer
+        if not os.path.exists(tok_path) and args.init:
+            # The initial weights' token ids: their folder's tokenizer, never a retrained one.
+            import shutil
+            shutil.copyfile(os.path.join(args.init, "tokenizer.json"), tok_path)
         if os.path.exists(tok_path):
             hf = Tokenizer.from_file(tok_path)
         else:

@@ -2,8 +2,11 @@
 # On the GPU machine (Ubuntu, CUDA, PyTorch, no Qt, no package access): builds the headless
 # preset against PyTorch's CUDA libtorch and runs the GPU tests with REQUIRE_GPU=1.
 # Needs .deps/ (scripts/setup/stage-gpu-deps.sh, run on a Debian machine) carried along.
-# Usage: scripts/check/gpu-check.sh [extra ctest args]
+# Usage: scripts/check/gpu-check.sh [--build-only] [extra ctest args]
+#   JOBS=N sets the build's parallelism (default: every core).
 set -euo pipefail
+build_only=0
+if [ "${1:-}" = "--build-only" ]; then build_only=1; shift; fi
 cd "$(dirname "$0")/../.."
 [ -d .deps/usr ] || { echo "gpu-check: .deps/ is missing: run scripts/setup/stage-gpu-deps.sh on Debian and carry .deps" >&2; exit 2; }
 # stage-deps wrote absolute prefixes of the machine it ran on; point them here.
@@ -20,6 +23,7 @@ export TORCH_CMAKE_PREFIX="$(python3 -c 'import torch; print(torch.utils.cmake_p
 export CUDACXX="${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}"
 start=$(date +%s)
 cmake --preset cuda-headless > build-configure.log 2>&1 || { tail -40 build-configure.log; exit 1; }
-cmake --build --preset cuda-headless -j "$(nproc)" 2>&1 | tail -n 20
+cmake --build --preset cuda-headless -j "${JOBS:-$(nproc)}" 2>&1 | tail -n 20
 echo "gpu-check: built in $(( $(date +%s) - start )) s"
+[ $build_only = 1 ] && exit 0
 REQUIRE_GPU=1 ctest --preset cuda-headless -L gpu "$@"
