@@ -3,7 +3,7 @@
 # preset against PyTorch's CUDA libtorch and runs the GPU tests with REQUIRE_GPU=1.
 # Needs .deps/ (scripts/setup/stage-gpu-deps.sh, run on a Debian machine) carried along.
 # Usage: scripts/check/gpu-check.sh [--build-only] [extra ctest args]
-#   JOBS=N sets the build's parallelism (default: every core).
+#   JOBS=N sets the build's parallelism (default: every core); TARGETS="a b" builds only those.
 set -euo pipefail
 build_only=0
 if [ "${1:-}" = "--build-only" ]; then build_only=1; shift; fi
@@ -23,7 +23,7 @@ export TORCH_CMAKE_PREFIX="$(python3 -c 'import torch; print(torch.utils.cmake_p
 export CUDACXX="${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}"
 start=$(date +%s)
 cmake --preset cuda-headless > build-configure.log 2>&1 || { tail -40 build-configure.log; exit 1; }
-cmake --build --preset cuda-headless -j "${JOBS:-$(nproc)}" 2>&1 | tail -n 20
+cmake --build --preset cuda-headless -j "${JOBS:-$(nproc)}" ${TARGETS:+--target $TARGETS} 2>&1 | tail -n 20
 echo "gpu-check: built in $(( $(date +%s) - start )) s"
 [ $build_only = 1 ] && exit 0
 REQUIRE_GPU=1 ctest --preset cuda-headless -L gpu "$@"
