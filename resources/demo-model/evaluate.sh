@@ -6,7 +6,8 @@
 # and prints accuracy by length and by depth decile, dense and sparse.
 # Usage: [MODEL=DIR] [SCORE=RULE] resources/demo-model/evaluate.sh OUT [LENGTHS] [DEPTHS] [BQ K] [BUILD_DIR]
 #   defaults: OUT 1k,2k,4k 0:99:1 (100 prompts per length) 16 16 build/dev; MODEL resources/demo-model
-#   (the 16k model: MODEL=resources/demo-model-16k, lengths up to 16k); SCORE bound (or centre)
+#   (the 16k model: MODEL=resources/demo-model-16k, lengths up to 16k); SCORE bound (or centre);
+#   DEVICE cpu (or cuda, with --dtype f32 so the numbers match the CPU's)
 # SPDX-License-Identifier: GPL-3.0-or-later
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,13 +20,14 @@ build=${6:-build/dev}
 shared="${SPARSETRACE_SHARED:-../shared}"
 model="${MODEL:-resources/demo-model}"
 score="${SCORE:-bound}"
+device="${DEVICE:-cpu}"
 book="$shared/assets/text/war-and-peace.txt.zst"
 [ -f "$book" ] || { echo "evaluate: $book is missing" >&2; exit 1; }
 mkdir -p "$out"
 [ -f "$out/war-and-peace.txt" ] || zstd -dcq "$book" > "$out/war-and-peace.txt"
 "$build/app/sparsetrace" niah --model "$model" --haystack "$out/war-and-peace.txt" \
   --lengths "$lengths" --depths "$depths" --k "$k" --score "$score" --bq "$bq" --bk "$bq" --sinks "$bq" --window "$bq" \
-  --tokens-to-generate 10 --seed 7001 --out "$out"
+  --tokens-to-generate 10 --seed 7001 --device "$device" --dtype f32 --out "$out"
 python3 - "$out/niah.json" <<'EOF'
 import json, sys
 t = json.load(open(sys.argv[1]))
