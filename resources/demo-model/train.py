@@ -616,7 +616,7 @@ def main():
 def check_against_transformers(model, folder, device, episodes, max_ctx, seed, reference=None):
     # fp32 logits of this script's model and of transformers' Qwen2ForCausalLM on the exported
     # folder: 300 random token ids, and a needle prompt of the full context (evaluation keys; the
-    # last 32 positions kept). With --reference they are written for our C++ runtime to compare.
+    # last 32 positions kept). With --reference transformers' are written for our C++ runtime to compare.
     try:
         from transformers import AutoTokenizer, Qwen2ForCausalLM
     except ImportError:
@@ -641,9 +641,10 @@ def check_against_transformers(model, folder, device, episodes, max_ctx, seed, r
     text = "One of the special magic numbers for bright-harbor is: 1234567."
     log(f"transformers tokenizer: {tok(text)['input_ids'][:12]} ...")
     if reference:
-        write_safetensors(reference, {"random_ids": ids[0], "random_logits": ours[0], "random_logits_hf": theirs[0],
-                                      "long_ids": long_ids[0], "long_logits_last32": ours_long[0],
-                                      "long_logits_last32_hf": theirs_long[0]})
+        # transformers' rows only (the test fixture; this script's agree to the logged difference),
+        # the last 64 of the random ids' and the last 32 of the needle prompt's: 1.5 MB.
+        write_safetensors(reference, {"random_ids": ids[0], "random_logits_last64_hf": theirs[0, -64:],
+                                      "long_ids": long_ids[0], "long_logits_last32_hf": theirs_long[0]})
         log(f"reference logits -> {reference}")
 
 
