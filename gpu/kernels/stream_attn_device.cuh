@@ -124,6 +124,96 @@ struct WarpQuery {
     }
 };
 
+// The tail of the block-mass kernels (fidelity pass and dense-layer records), twin of
+// core::measureFidelity / core::topBlocks: from one row's block masses (summed over the row's
+// queries, blockMass[i] for block visibleFirst + i, i < nb) the captured mass of the mask row
+// (with p.mask) and the top blocks by mass, ties to the lower block, written ascending and -1
+// padded. Every thread of the block calls it; `threads` = blockDim.x; reduceMass and reduceBlock
+// hold the next power of two >= threads entries; blockMass is overwritten (taken blocks: -1).
+__device__ inline void selectBlocks(const BlockMassParams& p, std::int64_t cell, const RowPlan& plan, float* blockMass,
+                                    int nb, int* chosen, float* chosenMass, float* reduceMass, int* reduceBlock,
+                                    int threads)
+{
+    const StreamAttnShape& s = p.shape;
+    int width = 1; // power of two >= threads
+    while (width < threads) width *= 2;
+    const float queries = static_cast<float>(plan.queryCount);
+    __shared__ int budget;
+    __syncthreads(); // blockMass complete; `budget` of an earlier call read by all
+    if (threadIdx.x == 0) {
+        if (p.mask) {
+            int count = 0;
+            float captured = 0.0f;
+            for (int i = 0; i < s.kPrime; ++i) {
+                const int b = p.mask[cell * s.kPrime + i];
+                if (b < 0) continue;
+                ++count;
+                if (b >= plan.visibleFirst && b <= plan.lastBlock) captured += blockMass[b - plan.visibleFirst];
+            }
+            p.captured[cell] = captured / queries;
+            budget = min(count, nb);
+        } else {
+            budget = min(s.kPrime, nb);
+        }
+    }
+    __syncthreads();
+    // `budget` rounds of argmax (highest mass, then lower block); a taken block is marked -1
+    // (masses are >= 0).
+    for (int round = 0; round < budget; ++round) {
+        float best = -2.0f;
+        int bestBlock = 0x7fffffff;
+        for (int i = threadIdx.x; i < nb; i += threads) {
+            if (blockMass[i] > best || (blockMass[i] == best && i < bestBlock)) {
+                best = blockMass[i];
+                bestBlock = i;
+            }
+        }
+        reduceMass[threadIdx.x] = best;
+        reduceBlock[threadIdx.x] = bestBlock;
+        if (threadIdx.x + threads < width) { // padding up to the power of two
+            reduceMass[threadIdx.x + threads] = -2.0f;
+            reduceBlock[threadIdx.x + threads] = 0x7fffffff;
+        }
+        __syncthreads();
+        for (int stride = width / 2; stride > 0; stride >>= 1) {
+            if (threadIdx.x < stride) {
+                const float om = reduceMass[threadIdx.x + stride];
+                const int ob = reduceBlock[threadIdx.x + stride];
+                if (om > reduceMass[threadIdx.x] || (om == reduceMass[threadIdx.x] && ob < reduceBlock[threadIdx.x])) {
+                    reduceMass[threadIdx.x] = om;
+                    reduceBlock[threadIdx.x] = ob;
+                }
+            }
+            __syncthreads();
+        }
+        if (threadIdx.x == 0) {
+            const int i = reduceBlock[0];
+            chosen[round] = plan.visibleFirst + i;
+            chosenMass[round] = blockMass[i] / queries;
+            blockMass[i] = -1.0f;
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) { // ascending block order, -1 padding
+        for (int a = 1; a < budget; ++a) {
+            const int b = chosen[a];
+            const float bm = chosenMass[a];
+            int c = a - 1;
+            while (c >= 0 && chosen[c] > b) {
+                chosen[c + 1] = chosen[c];
+                chosenMass[c + 1] = chosenMass[c];
+                --c;
+            }
+            chosen[c + 1] = b;
+            chosenMass[c + 1] = bm;
+        }
+        for (int i = 0; i < s.kPrime; ++i) {
+            p.topIndex[cell * s.kPrime + i] = i < budget ? chosen[i] : -1;
+            if (p.topMass) p.topMass[cell * s.kPrime + i] = i < budget ? chosenMass[i] : 0.0f;
+        }
+    }
+}
+
 // Tensor-core pieces (sm_80+): mma.sync m16n8k16 with bf16 inputs and fp32 accumulators, and
 // ldmatrix of four 8x8 bf16 matrices (rows addressed by lanes 8i..8i+7 for matrix i).
 __device__ inline void mma16816(float* c, const unsigned* a, unsigned b0, unsigned b1)
@@ -148,6 +238,28 @@ __device__ inline void ldmatrixX4Trans(unsigned* r, const void* smem)
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(address));
+}
+
+// S = Q K^T for one warp's 16 queries and kKeys keys: qa holds Q's A fragments per k-step of 16
+// channels, `keys` the keys staged as rows of kRowStride bf16 (ldmatrix); sc[n-tile][4] gets
+// rows g, g + 8 and keys 8 n-tile + 2t, + 1 of the warp's tile (g = lane / 4, t = lane % 4).
+template <int kKeys, int kHeadDim, int kRowStride>
+__device__ __forceinline__ void scoreTile(float (&sc)[kKeys / 8][4], const unsigned (&qa)[kHeadDim / 16][4],
+                                          const __nv_bfloat16* keys, int lane)
+{
+#pragma unroll
+    for (auto& tile : sc) tile[0] = tile[1] = tile[2] = tile[3] = 0.0f;
+    const int mi = lane / 8, mr = lane % 8;
+#pragma unroll
+    for (int ks = 0; ks < kHeadDim / 16; ++ks) {
+#pragma unroll
+        for (int np = 0; np < kKeys / 16; ++np) {
+            unsigned r[4];
+            ldmatrixX4(r, keys + (np * 16 + (mi / 2) * 8 + mr) * kRowStride + ks * 16 + (mi % 2) * 8);
+            mma16816(sc[2 * np], qa[ks], r[0], r[1]);
+            mma16816(sc[2 * np + 1], qa[ks], r[2], r[3]);
+        }
+    }
 }
 
 __device__ inline unsigned packBf16(float lo, float hi)

@@ -60,76 +60,7 @@ __global__ void __launch_bounds__(kThreads) blockMassKernel(BlockMassParams p)
     }
     __syncthreads();
 
-    const float queries = static_cast<float>(plan.queryCount);
-    __shared__ int budget;
-    if (threadIdx.x == 0) {
-        if (p.mask) {
-            int count = 0;
-            float captured = 0.0f;
-            for (int i = 0; i < s.kPrime; ++i) {
-                const int b = p.mask[cell * s.kPrime + i];
-                if (b < 0) continue;
-                ++count;
-                if (b >= plan.visibleFirst && b <= plan.lastBlock) captured += blockMass[b - plan.visibleFirst];
-            }
-            p.captured[cell] = captured / queries;
-            budget = min(count, nb);
-        } else {
-            budget = min(s.kPrime, nb);
-        }
-    }
-    __syncthreads();
-    // `budget` rounds of argmax (highest mass, then lower block); a taken block is marked -1
-    // (masses are >= 0).
-    for (int round = 0; round < budget; ++round) {
-        float best = -2.0f;
-        int bestBlock = 0x7fffffff;
-        for (int i = threadIdx.x; i < nb; i += kThreads) {
-            if (blockMass[i] > best || (blockMass[i] == best && i < bestBlock)) {
-                best = blockMass[i];
-                bestBlock = i;
-            }
-        }
-        reduceMass[threadIdx.x] = best;
-        reduceBlock[threadIdx.x] = bestBlock;
-        __syncthreads();
-        for (int stride = kThreads / 2; stride > 0; stride >>= 1) {
-            if (threadIdx.x < stride) {
-                const float om = reduceMass[threadIdx.x + stride];
-                const int ob = reduceBlock[threadIdx.x + stride];
-                if (om > reduceMass[threadIdx.x] || (om == reduceMass[threadIdx.x] && ob < reduceBlock[threadIdx.x])) {
-                    reduceMass[threadIdx.x] = om;
-                    reduceBlock[threadIdx.x] = ob;
-                }
-            }
-            __syncthreads();
-        }
-        if (threadIdx.x == 0) {
-            const int i = reduceBlock[0];
-            chosen[round] = plan.visibleFirst + i;
-            chosenMass[round] = blockMass[i] / queries;
-            blockMass[i] = -1.0f;
-        }
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) { // ascending block order, -1 padding
-        for (int a = 1; a < budget; ++a) {
-            const int b = chosen[a];
-            const float bm = chosenMass[a];
-            int c = a - 1;
-            while (c >= 0 && chosen[c] > b) {
-                chosen[c + 1] = chosen[c];
-                chosenMass[c + 1] = chosenMass[c];
-                --c;
-            }
-            chosen[c + 1] = b;
-            chosenMass[c + 1] = bm;
-        }
-        for (int i = 0; i < s.kPrime; ++i) {
-            p.topIndex[cell * s.kPrime + i] = i < budget ? chosen[i] : -1;
-            if (p.topMass) p.topMass[cell * s.kPrime + i] = i < budget ? chosenMass[i] : 0.0f;
-        }
-    }
+    detail::selectBlocks(p, cell, plan, blockMass, nb, chosen, chosenMass, reduceMass, reduceBlock, kThreads);
 }
 
 std::size_t sharedBytes(std::int64_t keyBlocks, int kPrime)

@@ -103,19 +103,8 @@ __global__ void __launch_bounds__(64) mmaBlockSparseKernel(BlockSparseParams p)
         __syncthreads();
         // S = Q K^T over the block's keys.
         float sc[kKeyTiles][4];
-#pragma unroll
-        for (auto& tile : sc) tile[0] = tile[1] = tile[2] = tile[3] = 0.0f;
+        detail::scoreTile<kBk, kHeadDim, kRowStride>(sc, qa, keys, lane);
         const int mi = lane / 8, mr = lane % 8;
-#pragma unroll
-        for (int ks = 0; ks < kHeadDim / 16; ++ks) {
-#pragma unroll
-            for (int np = 0; np < kBk / 16; ++np) {
-                unsigned r[4];
-                detail::ldmatrixX4(r, keys + (np * 16 + (mi / 2) * 8 + mr) * kRowStride + ks * 16 + (mi % 2) * 8);
-                detail::mma16816(sc[2 * np], qa[ks], r[0], r[1]);
-                detail::mma16816(sc[2 * np + 1], qa[ks], r[2], r[3]);
-            }
-        }
         // Visibility, scale (log2 units), running max, P, row sums.
         float blockMax[2] = {-INFINITY, -INFINITY};
 #pragma unroll
