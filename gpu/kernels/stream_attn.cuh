@@ -108,7 +108,7 @@ struct BlockSparseParams {
 void launchBlockSparseAttention(const BlockSparseParams& p);
 
 // Fidelity pass: one dense softmax per query, streamed, accumulated into the row's block masses
-// (shared memory, O(T / bk) per row). With `mask` set: captured [H, R] (dense mass inside the
+// (shared memory, O(T / bk) per row); on tensor cores where the call fits (launchMmaBlockMass). With `mask` set: captured [H, R] (dense mass inside the
 // mask row) and the oracle keeps as many blocks as the mask row; with `mask` null (dense-layer
 // record) the oracle keeps K' blocks. Ties go to the lower block index.
 struct BlockMassParams {
@@ -117,6 +117,7 @@ struct BlockMassParams {
     float* captured = nullptr;          // [H, R] float32, output (with mask)
     std::int32_t* topIndex = nullptr;   // [H, R, K'] int32, output: ascending, -1 padded
     float* topMass = nullptr;           // [H, R, K'] float32, output (may be null)
+    bool tensorCores = true; // the mma kernel where it fits (bf16, D 128, bq and bk 16, 32 or 64); false: SIMT kernel
 };
 void launchBlockMass(const BlockMassParams& p);
 

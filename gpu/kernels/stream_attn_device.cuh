@@ -293,4 +293,8 @@ bool launchWarpBoundSearch(const StreamMaskParams& p);
 // The tensor-core block-sparse attention (stream_attn_sparse_mma.cu) when the call fits it
 // (a mask index, bf16, D = 128, bq and bk 16 or 32); false: not launched.
 bool launchMmaBlockSparseAttention(const BlockSparseParams& p);
+// The tensor-core block-mass pass (stream_attn_fidelity_mma.cu) when the call fits it (bf16,
+// D = 128, bq 16, 32 or 64, bk 16, 32 or 64, the row's block masses in shared memory); false:
+// not launched.
+bool launchMmaBlockMass(const BlockMassParams& p);
 } // namespace sparsetrace::gpu

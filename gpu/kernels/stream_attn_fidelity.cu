@@ -78,6 +78,7 @@ void launchBlockMass(const BlockMassParams& p)
         throw ArgumentError("block mass: head dim " + std::to_string(p.shape.headDim) + " exceeds " +
                             std::to_string(kMaxHeadDim));
     const std::int64_t keyBlocks = (p.shape.keys + p.shape.bk - 1) / p.shape.bk;
+    if (p.tensorCores && launchMmaBlockMass(p)) return;
     const std::size_t bytes = sharedBytes(keyBlocks, p.shape.kPrime);
     detail::allowSharedMemory(blockMassKernel, bytes, 2 * detail::kThreads * 4 + 16, "block mass (fidelity)");
     blockMassKernel<<<static_cast<unsigned>(cells), kThreads, bytes, p.shape.stream>>>(p);
