@@ -1,11 +1,13 @@
 // bench_stream_attn: Stream-Attn on the GPU for one layer (envelope table, mask search,
 // block-sparse attention with masses) without libtorch, against the CPU reference
 // (core/stream_attn.h). Checks correctness on fresh random bf16 inputs with poisoned outputs,
-// then times each length and prints one table. Built on the Debian machine (cudart linked
-// statically) and carried to the GPU machine as a binary.
+// then times each length and prints one table; the same for the block-mass pass (fidelity and
+// dense-layer records: tensor cores against the SIMT kernel and the CPU reference). Built on the
+// Debian machine (cudart linked statically) and carried to the GPU machine as a binary.
 //   bench_stream_attn [--check 4096,32768] [--time 8192,32768,131072] [--heads 12] [--kv-heads 2]
 //                     [--dim 128] [--bq 16] [--bk 16] [--k 16] [--score bound] [--repeat 5]
 //                     [--mask-dir DIR] (writes mask-<T>.bin/.json for scripts/bench/bench-flash-baseline.py)
+//                     [--simt-mass-max 32768] (longest T at which the O(T^2) SIMT block-mass kernel is timed)
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "stream_attn.cuh"
 
@@ -22,6 +24,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <span>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -56,6 +59,7 @@ struct Options {
     std::vector<std::int64_t> checkLengths{4096, 32768};
     std::vector<std::int64_t> timeLengths{8192, 32768, 131072};
     int heads = 12, kvHeads = 2, dim = 128, repeat = 5;
+    std::int64_t simtMassMax = 32768;
     core::StreamParams params;
     std::string maskDir;
 };
@@ -90,6 +94,7 @@ Options parse(int argc, char** argv)
         else if (a == "--score") o.params.score = core::scoreRuleFromName(v);
         else if (a == "--repeat") o.repeat = std::stoi(v);
         else if (a == "--mask-dir") o.maskDir = v;
+        else if (a == "--simt-mass-max") o.simtMassMax = std::stoll(v);
         else throw ArgumentError("bench_stream_attn: unknown option " + a);
     }
     o.params.validate();
@@ -291,6 +296,8 @@ struct HeadInputs {
     }
 };
 
+bool checkBlockMass(const Options& o, const Layer& L, std::int64_t T, int referenceHeads);
+
 // Correctness at length T: every index row against the reference mask (>= 99% identical in
 // bf16), then output and masses against the reference run with the kernel's own mask on
 // `attentionHeads` heads. Returns false on a failure.
@@ -368,7 +375,251 @@ bool checkLength(const Options& o, std::int64_t T, int attentionHeads, Layer::Ke
                     static_cast<long long>(T), h, massErr[u], massBad[u], mOk ? "ok" : "FAIL", outErr[u], outRef[u],
                     oOk ? "ok" : "FAIL");
     }
+    if (kernels == Layer::Kernels::Default) ok = checkBlockMass(o, L, T, attentionHeads) && ok;
     return ok;
+}
+
+// --- The block-mass pass (fidelity: captured mass of the mask and the oracle; dense-layer
+// records: the top K' blocks), tensor cores against the SIMT kernel and the CPU reference.
+
+// One run's outputs on the host: captured [H, R], top blocks [H, R, K'], their masses [H, R, K'].
+struct MassRecords {
+    std::vector<float> captured;
+    std::vector<std::int32_t> index;
+    std::vector<float> mass;
+    bool operator==(const MassRecords& b) const // byte for byte (NaN poison included)
+    {
+        const auto bytes = [](const auto& x, const auto& y) {
+            return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(x[0])) == 0;
+        };
+        return bytes(captured, b.captured) && bytes(index, b.index) && bytes(mass, b.mass);
+    }
+};
+
+// Device outputs of the block-mass pass for a layer; `run` poisons them first.
+struct MassBuffers {
+    std::int64_t cells = 0;
+    int kPrime = 0;
+    float* captured = nullptr;     // [H, R] float32
+    std::int32_t* index = nullptr; // [H, R, K'] int32
+    float* mass = nullptr;         // [H, R, K'] float32
+    MassBuffers(const Options& o, const Layer& L) : cells(static_cast<std::int64_t>(o.heads) * L.rows), kPrime(L.kPrime)
+    {
+        check(cudaMalloc(&captured, cells * 4), "cudaMalloc captured");
+        check(cudaMalloc(&index, cells * kPrime * 4), "cudaMalloc oracle index");
+        check(cudaMalloc(&mass, cells * kPrime * 4), "cudaMalloc oracle mass");
+    }
+    ~MassBuffers()
+    {
+        cudaFree(captured);
+        cudaFree(index);
+        cudaFree(mass);
+    }
+    MassBuffers(const MassBuffers&) = delete;
+    MassBuffers& operator=(const MassBuffers&) = delete;
+
+    // The pass over the layer's mask (fidelity) or without one (dense-layer record).
+    void run(const Options& o, const Layer& L, bool tensorCores, bool withMask, int slidingWindow, bool poisoned = true)
+    {
+        if (poisoned) {
+            check(cudaMemset(captured, 0xff, cells * 4), "poison captured"); // NaN
+            check(cudaMemset(index, 0x7f, cells * kPrime * 4), "poison oracle index");
+            check(cudaMemset(mass, 0xff, cells * kPrime * 4), "poison oracle mass");
+        }
+        gpu::StreamAttnShape s = L.shape(o);
+        s.slidingWindow = slidingWindow;
+        gpu::BlockMassParams p{s, withMask ? L.dindex : nullptr, withMask ? captured : nullptr, index, mass};
+        p.tensorCores = tensorCores;
+        gpu::launchBlockMass(p);
+    }
+    MassRecords download(const Layer& L) const
+    {
+        MassRecords r{L.download<float>(captured, cells), L.download<std::int32_t>(index, cells * kPrime),
+                      L.download<float>(mass, cells * kPrime)};
+        return r;
+    }
+};
+
+bool massClose(double got, double want) { return std::abs(got - want) <= 1e-5 + 2e-4 * std::abs(want); } // NaN: false
+
+// Row `cell` of `got` against a wanted row: the captured mass (with a mask) within tolerance, and
+// the oracle row either identical with its masses within tolerance, or (a near-tie resolved the
+// other way in fp32) as many blocks with a total mass within tolerance.
+struct RowCompare {
+    bool ok = true, same = true;
+    double capturedErr = 0;
+};
+RowCompare compareRow(const MassRecords& got, std::int64_t cell, bool withMask, float wantCaptured,
+                      const std::int32_t* wantIndex, const float* wantMass, int kp)
+{
+    RowCompare c;
+    if (withMask) {
+        c.capturedErr = std::abs(static_cast<double>(got.captured[static_cast<std::size_t>(cell)]) - wantCaptured);
+        if (std::isnan(c.capturedErr)) c.capturedErr = INFINITY;
+        c.ok = massClose(got.captured[static_cast<std::size_t>(cell)], wantCaptured);
+    }
+    const std::int32_t* gi = got.index.data() + cell * kp;
+    const float* gm = got.mass.data() + cell * kp;
+    c.same = std::equal(gi, gi + kp, wantIndex);
+    double gs = 0, ws = 0;
+    int gn = 0, wn = 0;
+    for (int i = 0; i < kp; ++i) {
+        if (c.same && !massClose(gm[i], wantMass[i])) c.ok = false;
+        gs += gm[i];
+        ws += wantMass[i];
+        gn += gi[i] >= 0;
+        wn += wantIndex[i] >= 0;
+        if (gi[i] < -1 || (i > 0 && gi[i] >= 0 && gi[i] <= gi[i - 1])) c.ok = false; // ascending, -1 padded
+    }
+    if (!c.same && (gn != wn || !massClose(gs, ws))) c.ok = false;
+    return c;
+}
+
+// One head's row r as reference inputs of its own (queries of that row only, all keys).
+void referenceRow(const HeadInputs& x, const Options& o, std::int64_t T, std::int64_t r, int slidingWindow,
+                  const std::int32_t* maskRow, int kp, float& captured, std::vector<std::int32_t>& index,
+                  std::vector<float>& mass)
+{
+    core::AttentionInputs in = x.in;
+    const std::int64_t first = r * o.params.bq, n = std::min<std::int64_t>(o.params.bq, T - first);
+    in.q = x.in.q.subspan(static_cast<std::size_t>(first * o.dim), static_cast<std::size_t>(n * o.dim));
+    in.queries = n;
+    in.queryOffset = first;
+    in.slidingWindow = slidingWindow;
+    if (maskRow) {
+        const core::FidelityResult f = core::measureFidelity(in, o.params, std::span<const std::int32_t>(maskRow, kp));
+        captured = f.captured[0];
+        index = f.oracleIndex;
+        mass = f.oracleMass;
+        return;
+    }
+    const core::RowPlan plan = core::planRow(in, o.params, 0);
+    const std::vector<double> all = core::denseBlockMass(in, 0, plan, o.params.bk);
+    const std::vector<int> top = core::topBlocks(all, plan.visibleFirst, kp);
+    captured = 0;
+    index.assign(static_cast<std::size_t>(kp), -1);
+    mass.assign(static_cast<std::size_t>(kp), 0.0f);
+    for (std::size_t i = 0; i < top.size(); ++i) {
+        index[i] = top[i];
+        mass[i] = static_cast<float>(all[static_cast<std::size_t>(top[i] - plan.visibleFirst)]);
+    }
+}
+
+// The block-mass pass at length T over the layer's mask (L.dindex from its run): for a global
+// and a sliding-window layer, fidelity and dense record, the tensor-core kernel twice (identical
+// bytes), against the SIMT kernel on every row and against the CPU reference on sampled rows of
+// `referenceHeads` heads. Returns false on a failure.
+bool checkBlockMass(const Options& o, const Layer& L, std::int64_t T, int referenceHeads)
+{
+    bool ok = true;
+    MassBuffers buffers(o, L);
+    const int kp = L.kPrime;
+    const std::int64_t R = L.rows;
+    std::vector<std::int64_t> rows; // sampled: the first, four spread over the middle, the last
+    for (std::int64_t r : {std::int64_t{0}, std::int64_t{1}, std::int64_t{2}, R / 5, 2 * R / 5, 3 * R / 5, 4 * R / 5,
+                           R - 3, R - 2, R - 1})
+        if (r >= 0 && r < R && std::find(rows.begin(), rows.end(), r) == rows.end()) rows.push_back(r);
+    const auto maskIndex = L.download<std::int32_t>(L.dindex, static_cast<std::int64_t>(o.heads) * R * kp);
+    const int window = static_cast<int>(std::min<std::int64_t>(T / 4, 1000)) + 3; // not a multiple of bk
+    for (const int slidingWindow : {0, window})
+        for (const bool withMask : {true, false}) {
+            buffers.run(o, L, true, withMask, slidingWindow);
+            check(cudaDeviceSynchronize(), "block mass (mma)");
+            const MassRecords mma = buffers.download(L);
+            buffers.run(o, L, true, withMask, slidingWindow);
+            check(cudaDeviceSynchronize(), "block mass (mma)");
+            const bool deterministic = buffers.download(L) == mma;
+            buffers.run(o, L, false, withMask, slidingWindow);
+            check(cudaDeviceSynchronize(), "block mass (SIMT)");
+            const MassRecords simt = buffers.download(L);
+            std::int64_t simtSame = 0, simtBad = 0;
+            double simtErr = 0;
+            for (std::int64_t cell = 0; cell < static_cast<std::int64_t>(o.heads) * R; ++cell) {
+                const RowCompare c = compareRow(mma, cell, withMask, withMask ? simt.captured[static_cast<std::size_t>(cell)] : 0.0f,
+                                                simt.index.data() + cell * kp, simt.mass.data() + cell * kp, kp);
+                simtSame += c.same;
+                simtBad += !c.ok;
+                simtErr = std::max(simtErr, c.capturedErr);
+            }
+            std::vector<int> refBad(static_cast<std::size_t>(referenceHeads)), refSame(refBad.size());
+            std::vector<double> refErr(refBad.size());
+            std::vector<std::thread> workers;
+            for (int h = 0; h < referenceHeads; ++h)
+                workers.emplace_back([&, h] {
+                    HeadInputs x(L, o, h);
+                    for (std::int64_t r : rows) {
+                        const std::int64_t cell = h * R + r;
+                        float captured = 0;
+                        std::vector<std::int32_t> index;
+                        std::vector<float> mass;
+                        referenceRow(x, o, T, r, slidingWindow, withMask ? maskIndex.data() + cell * kp : nullptr, kp,
+                                     captured, index, mass);
+                        const RowCompare c = compareRow(mma, cell, withMask, captured, index.data(), mass.data(), kp);
+                        const auto u = static_cast<std::size_t>(h);
+                        refSame[u] += c.same;
+                        refBad[u] += !c.ok;
+                        refErr[u] = std::max(refErr[u], c.capturedErr);
+                    }
+                });
+            for (auto& w : workers) w.join();
+            int bad = 0, same = 0;
+            double err = 0;
+            for (int h = 0; h < referenceHeads; ++h) {
+                bad += refBad[static_cast<std::size_t>(h)];
+                same += refSame[static_cast<std::size_t>(h)];
+                err = std::max(err, refErr[static_cast<std::size_t>(h)]);
+            }
+            const std::int64_t cells = static_cast<std::int64_t>(o.heads) * R;
+            const bool simtOk = simtBad == 0 && static_cast<double>(simtSame) >= 0.99 * static_cast<double>(cells);
+            ok = ok && deterministic && simtOk && bad == 0;
+            std::printf("check T=%lld block mass (%s, %s): tensor cores, two runs %s; against SIMT: oracle rows "
+                        "identical %.3f%%, captured max err %.3g, %lld rows out of tolerance %s; against the reference "
+                        "(%zu rows x %d heads): oracle rows identical %d, captured max err %.3g, %d rows out of "
+                        "tolerance %s\n",
+                        static_cast<long long>(T), withMask ? "fidelity" : "dense record",
+                        slidingWindow > 0 ? ("window " + std::to_string(slidingWindow)).c_str() : "global",
+                        deterministic ? "identical" : "differ: FAIL",
+                        100.0 * static_cast<double>(simtSame) / static_cast<double>(cells), simtErr,
+                        static_cast<long long>(simtBad), simtOk ? "ok" : "FAIL", rows.size(), referenceHeads, same, err,
+                        bad, bad == 0 ? "ok" : "FAIL");
+        }
+    return ok;
+}
+
+// Fidelity pass over the layer's mask, ms per layer: tensor cores, and the SIMT kernel up to
+// o.simtMassMax (O(T^2) on CUDA cores: about a minute per layer at 128k).
+struct MassTiming {
+    std::int64_t T = 0;
+    float mma = 0, simt = -1;
+};
+MassTiming timeBlockMass(const Options& o, const Layer& L)
+{
+    MassBuffers buffers(o, L);
+    cudaEvent_t a, b;
+    check(cudaEventCreate(&a), "cudaEventCreate");
+    check(cudaEventCreate(&b), "cudaEventCreate");
+    const auto timed = [&](bool tensorCores, int repeat) {
+        std::vector<float> ms;
+        for (int i = 0; i < repeat; ++i) {
+            check(cudaEventRecord(a), "event");
+            buffers.run(o, L, tensorCores, true, 0, false);
+            check(cudaEventRecord(b), "event");
+            check(cudaEventSynchronize(b), "sync");
+            float x = 0;
+            check(cudaEventElapsedTime(&x, a, b), "elapsed");
+            ms.push_back(x);
+        }
+        std::sort(ms.begin(), ms.end());
+        return ms[ms.size() / 2];
+    };
+    MassTiming t;
+    t.T = L.T;
+    timed(true, 1); // warm-up
+    t.mma = timed(true, o.repeat);
+    if (L.T <= o.simtMassMax) t.simt = timed(false, std::min(o.repeat, 2));
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    return t;
 }
 
 void writeMask(const Options& o, const Layer& L, const std::vector<std::int32_t>& index)
@@ -382,7 +633,7 @@ void writeMask(const Options& o, const Layer& L, const std::vector<std::int32_t>
          << ", \"bk\": " << o.params.bk << ", \"dtype\": \"int32\", \"layout\": \"[H, R, K']\"}\n";
 }
 
-void timeLength(const Options& o, std::int64_t T)
+MassTiming timeLength(const Options& o, std::int64_t T)
 {
     Layer L(o, T, 0x7157u + static_cast<std::uint64_t>(T));
     cudaEvent_t marks[4];
@@ -436,6 +687,8 @@ void timeLength(const Options& o, std::int64_t T)
     std::fflush(stdout);
     if (!o.maskDir.empty()) writeMask(o, L, index);
     for (auto& e : marks) cudaEventDestroy(e);
+    L.run(o); // the default kernels' mask for the fidelity pass
+    return timeBlockMass(o, L);
 }
 
 } // namespace
@@ -458,7 +711,19 @@ int main(int argc, char** argv)
         }
         std::printf("\n| T        | table ms   | mask ms    | attend ms  | total ms   | kept frac | lane-per-child | general mask | general attend | same rows |\n"
                     "|----------|------------|------------|------------|------------|-----------|----------------|--------------|----------------|-----------|\n");
-        for (std::int64_t T : o.timeLengths) timeLength(o, T);
+        std::vector<MassTiming> massTimes;
+        for (std::int64_t T : o.timeLengths) massTimes.push_back(timeLength(o, T));
+        if (!massTimes.empty())
+            std::printf("\nFidelity pass (block masses over the layer's mask, captured mass, oracle), ms per layer:\n"
+                        "| T        | tensor cores | SIMT       | SIMT / tensor cores |\n"
+                        "|----------|--------------|------------|---------------------|\n");
+        for (const MassTiming& t : massTimes) {
+            if (t.simt >= 0)
+                std::printf("| %8lld | %12.3f | %10.3f | %19.1f |\n", static_cast<long long>(t.T), t.mma, t.simt,
+                            t.simt / t.mma);
+            else
+                std::printf("| %8lld | %12.3f | (not run) |                     |\n", static_cast<long long>(t.T), t.mma);
+        }
         std::printf("%s\n", ok ? "all checks passed" : "CHECKS FAILED");
         return ok ? 0 : 1;
     } catch (const std::exception& e) {
