@@ -56,6 +56,10 @@ std::vector<Case> cases()
         {"bound chunk of 100 queries at 333", 2, 1, 64, 433, 100, 333, 0, streamParams(16, 16, 4, 16, 32, 1, ScoreRule::Bound)},
         {"bound defaults T=3000", 2, 2, 128, 3000, 3000, 0, 0, streamParams(32, 32, 16, 32, 64, 1, ScoreRule::Bound)},
         {"bound 1.5B geometry T=2500 gqa6", 12, 2, 128, 2500, 2500, 0, 0, streamParams(16, 16, 16, 16, 16, 1, ScoreRule::Bound)},
+        // The tensor-core block-mass pass (bf16, D 128): a sliding window whose edge cuts key blocks,
+        // a last row of 13 queries, and bq = bk = 64 (tiles of one block) with two heads per thread block.
+        {"bound sliding window 300 D=128 T=1197", 6, 2, 128, 1197, 1197, 0, 300, streamParams(32, 32, 6, 32, 64, 1, ScoreRule::Bound)},
+        {"bq=bk=64 gqa2 D=128 T=1500", 4, 2, 128, 1500, 1500, 0, 0, streamParams(64, 64, 4, 64, 128)},
     };
 }
 
@@ -216,6 +220,16 @@ void checkCaseOnCuda(const Case& c, torch::ScalarType dtype)
     std::cout << "  " << what << ": identical oracle rows " << sameOracle * 100 << "%\n";
     ST_CHECK_MSG(sameOracle >= 0.99, what << ": only " << sameOracle * 100 << "% of oracle rows match");
     for (std::size_t i = 0; i < captured.size(); ++i) ST_CHECK(captured[i] <= 1.0f + 1e-5f);
+    // The tensor-core block-mass pass (bf16, D 128, bq and bk 16, 32 or 64) sums in a fixed order:
+    // a second run gives identical bytes.
+    const auto massSize = [](int b) { return b == 16 || b == 32 || b == 64; };
+    if (dtype == torch::kBFloat16 && c.headDim == 128 && massSize(c.params.bq) && massSize(c.params.bk)) {
+        gpu::StreamAttnFidelity again =
+            gpu::streamAttentionFidelity(q.to(cuda), k.to(cuda), v.to(cuda), c.params, options, got.index);
+        ST_CHECK_MSG(floats(again.captured) == captured, what << ": captured masses differ between two runs");
+        ST_CHECK_MSG(ints(again.oracleIndex) == ints(fid.oracleIndex), what << ": oracle rows differ between two runs");
+        ST_CHECK_MSG(floats(again.oracleMass) == floats(fid.oracleMass), what << ": oracle masses differ between two runs");
+    }
 
     // Dense layer: exact output, top-K' blocks by mass.
     gpu::StreamAttnOutput dense =
