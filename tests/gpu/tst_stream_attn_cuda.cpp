@@ -59,7 +59,7 @@ std::vector<Case> cases()
         // The tensor-core block-mass pass (bf16, D 128): a sliding window whose edge cuts key blocks,
         // a last row of 13 queries, and bq = bk = 64 (tiles of one block) with two heads per thread block.
         {"bound sliding window 300 D=128 T=1197", 6, 2, 128, 1197, 1197, 0, 300, streamParams(32, 32, 6, 32, 64, 1, ScoreRule::Bound)},
-        {"bq=bk=64 gqa2 D=128 T=1500", 4, 2, 128, 1500, 1500, 0, 0, streamParams(64, 64, 4, 64, 128)},
+        {"bq=bk=64 gqa2 D=128 T=3000", 4, 2, 128, 3000, 3000, 0, 0, streamParams(64, 64, 4, 64, 128)},
     };
 }
 
