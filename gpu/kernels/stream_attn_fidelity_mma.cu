@@ -2,9 +2,9 @@
 // tensor cores, for bf16, head dim 128, bq and bk in {16, 32, 64} (issue 19). Flash style: one
 // thread block per (KV head, row, chunk of the KV group's heads), a warp per 16 queries of one
 // head with its Q fragments in registers; the row's visible keys are streamed in tiles of
-// max(bk, 32) keys, staged in shared memory by cp.async (double buffered, 272-byte rows,
-// ldmatrix without bank conflicts) and shared by every head of the chunk (a tile is read from
-// L2 once per chunk, not once per head). S = scale Q K^T on mma.sync m16n8k16 (bf16 in, fp32
+// max(bk, 64) keys (8 independent mma per k-step, one barrier pair per 64 keys), staged in
+// shared memory by cp.async (double buffered, 272-byte rows, ldmatrix without bank conflicts)
+// and shared by every head of the chunk (a tile is read from L2 once per chunk, not per head). S = scale Q K^T on mma.sync m16n8k16 (bf16 in, fp32
 // accumulation), in log2 units. Pass 1: per thread and query a running max and sum over the
 // thread's columns, combined over the quad at the end. Pass 2: per key block the sum over its
 // keys and the warp's queries of exp2(S - m - log2 l), reduced by a fixed shuffle tree, then
@@ -24,8 +24,8 @@ constexpr int kRowStride = kHeadDim + 8; // bf16 elements per staged key row
 constexpr int kMaxWarps = 8;             // per thread block: heads per block x bq / 16
 constexpr int kMaxThreads = 32 * kMaxWarps;
 // A thread block shares its key tiles between several heads of a KV group only while its shared
-// memory stays under this (two blocks per SM); a single head takes what the device allows.
-constexpr std::size_t kSharedHeadsBytes = 80 * 1024;
+// memory stays under this (two blocks per SM of 228 KiB); a single head takes what the device allows.
+constexpr std::size_t kSharedHeadsBytes = 110 * 1024;
 
 __device__ inline void cpAsync16(void* smem, const void* global, bool fill)
 {
@@ -52,7 +52,7 @@ struct MassLayout {
 
 __host__ __device__ inline MassLayout massLayout(const StreamAttnShape& s, int headsPerBlock)
 {
-    const int tileKeys = s.bk < 32 ? 32 : s.bk;
+    const int tileKeys = s.bk < 64 ? 64 : s.bk;
     const int warps = headsPerBlock * (s.bq / 16);
     int width = 1;
     while (width < 32 * warps) width *= 2;
@@ -63,7 +63,7 @@ __host__ __device__ inline MassLayout massLayout(const StreamAttnShape& s, int h
 template <int kBk>
 __global__ void __launch_bounds__(kMaxThreads) mmaBlockMassKernel(BlockMassParams p, int headsPerBlock)
 {
-    constexpr int kTile = kBk < 32 ? 32 : kBk; // keys per staged tile
+    constexpr int kTile = kBk < 64 ? 64 : kBk; // keys per staged tile
     constexpr int kKeyTiles = kTile / 8;       // n-tiles of S
     constexpr int kBlocksPerTile = kTile / kBk;
     constexpr int kTilesPerBlock = kBk / 8;
