@@ -124,8 +124,14 @@ std::shared_ptr<OwnedTrace> assembleTrace(const TraceRunContext& c, const Stream
         info.behaviour = b;
     }
     info.annotations = r.annotations.is_object() ? r.annotations : nlohmann::json::object();
+    const auto lap = [&](std::string_view phase) {
+        if (c.clock) c.clock->lap(phase);
+    };
+    lap("trace metadata");
     auto trace = std::make_shared<OwnedTrace>(std::move(info), std::move(run.layers));
+    lap("trace validation");
     storeHeadStats(*trace);
+    lap("head statistics");
     return trace;
 }
 

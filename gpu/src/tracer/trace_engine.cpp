@@ -236,10 +236,19 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
                                                      const core::EstimateFn& onEstimate)
 {
     r.params.validate();
+    // Phase timings when asked for (r.timings): the device is synchronised at each lap so that
+    // its queued work counts in the phase that queued it; none of this happens otherwise.
+    if (r.timings) r.timings->clear();
+    torch::Device syncDevice(torch::kCPU);
+    core::PhaseClock clock(r.timings, [&syncDevice] {
+        if (syncDevice.is_cuda()) torch::cuda::synchronize(syncDevice.index());
+    });
     // The prompt is tokenized once: the estimate and the run share it.
     const PreparedPrompt prompt = m_impl->prepare(r);
+    clock.lap("prepare prompt");
     const TraceEstimate estimateNow = m_impl->estimateFor(r, core::ModelConfig::load(r.modelDir), prompt);
     if (onEstimate) onEstimate(estimateNow);
+    clock.lap("estimate");
     if (!estimateNow.fits)
         throw ArgumentError("refused: the run would not fit in memory (" + estimateNow.summary + ")");
     if (r.searchK && r.checkTokens < 1) throw ArgumentError("the k search needs at least one check token");
@@ -259,9 +268,12 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
         const core::ModelConfig& config = model.config();
         const int L = config.layers, H = config.heads;
         const torch::Device device = model.options().device;
+        syncDevice = device;
+        clock.lap("load model");
         torch::NoGradGuard noGrad;
         std::vector<std::int64_t> ids64(prompt.ids.begin(), prompt.ids.end());
         torch::Tensor ids = torch::tensor(ids64, torch::kInt64).to(device);
+        clock.lap("prompt to device");
         auto single = [&](std::int64_t token) { return torch::tensor(std::vector<std::int64_t>{token}, torch::kInt64).to(device); };
         const std::vector<std::int64_t> lastRow = {T - 1};
 
@@ -274,6 +286,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
             cache.reserve = T + n; // the prompt and every generated token: allocated once
             torch::Tensor logits = model.forward(ids, lastRow, dense, &cache);
             denseFirst = rowOf(logits, 0);
+            clock.lap("dense prefill");
             std::int32_t tok = core::argmaxLogit(denseFirst);
             denseTokens.push_back(tok);
             for (int i = 1; i < n; ++i) {
@@ -281,6 +294,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
                 tok = core::argmaxLogit(rowOf(logits, 0));
                 denseTokens.push_back(tok);
             }
+            clock.lap("dense decode");
         }
 
         auto runSparse = [&](const core::StreamParams& params, bool fidelity, const std::string& stage) {
@@ -295,8 +309,9 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
             SparseRun run;
             torch::Tensor logits =
                 model.forward(ids, n > 0 ? lastRow : std::vector<std::int64_t>{}, recorder, n > 0 ? &cache : nullptr);
+            if (n > 0) run.firstLogits = rowOf(logits, 0);
+            clock.lap("sparse prefill");
             if (n > 0) {
-                run.firstLogits = rowOf(logits, 0);
                 std::int32_t tok = core::argmaxLogit(run.firstLogits);
                 run.tokens.push_back(tok);
                 // Every generated token is fed once more so that its own attention row is
@@ -310,8 +325,10 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
                         run.tokens.push_back(tok);
                     }
                 }
+                clock.lap("sparse decode");
             }
             run.layers = recorder.takeLayers();
+            clock.lap("record copy");
             return run;
         };
 
@@ -329,6 +346,8 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
         context.checkTokens = n;
         context.denseFirst = std::move(denseFirst);
         context.denseTokens = std::move(denseTokens);
+        context.clock = &clock;
+        clock.lap("run context");
         auto assemble = [&](const core::StreamParams& params, SparseRun run) { return core::assembleTrace(context, params, std::move(run)); };
 
         std::shared_ptr<core::OwnedTrace> result;
@@ -344,6 +363,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
                 auto probeTrace = assemble(p, runSparse(p, false, "k search: K=" + std::to_string(k)));
                 const bool preserved = probeTrace->info().behaviour->preserved;
                 const double sparsity = core::traceSparsity(*probeTrace).sparsity();
+                clock.lap("probe sparsity");
                 if (onProbe) onProbe({k, preserved, sparsity});
                 if (k == kMax) atKMax = probeTrace;
                 if (preserved && (!best || k < best->info().params.k)) best = probeTrace;
@@ -357,6 +377,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
             result->mutableInfo().kSearch = outcome.probes;
         }
         report(1, 1, "done");
+        if (r.timings) r.timings->totalSeconds = clock.elapsed();
         return result;
     } catch (const Cancelled&) {
         releaseDeviceCache();

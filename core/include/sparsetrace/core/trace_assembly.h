@@ -9,6 +9,7 @@
 #include "sparsetrace/core/tokenizer.h"
 #include "sparsetrace/core/trace.h"
 #include "sparsetrace/core/trace_request.h"
+#include "sparsetrace/core/trace_timings.h"
 
 #include <array>
 #include <cstdint>
@@ -50,6 +51,7 @@ struct TraceRunContext {
     int checkTokens = 0;                     // n generated tokens compared (0: no check)
     std::vector<float> denseFirst;           // [V] the dense model's first distribution (n > 0)
     std::vector<std::int32_t> denseTokens;   // [n] the dense model's greedy tokens
+    PhaseClock* clock = nullptr;             // laps the assembly's phases (may be null)
 };
 
 // One sparse pass's outcome.
@@ -60,7 +62,8 @@ struct SparsePassRecords {
 };
 
 // The trace of one sparse pass at `params`: metadata from `context`, the pass's layers, and
-// headStats sparsity and entropy (storeHeadStats).
+// headStats sparsity and entropy (storeHeadStats). Laps "trace metadata", "trace validation" and
+// "head statistics" on the context's clock.
 std::shared_ptr<OwnedTrace> assembleTrace(const TraceRunContext& context, const StreamParams& params, SparsePassRecords pass);
 
 } // namespace sparsetrace::core
