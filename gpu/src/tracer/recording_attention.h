@@ -8,6 +8,7 @@
 
 #include "sparsetrace/core/trace.h"
 #include "sparsetrace/core/trace_request.h"
+#include "sparsetrace/core/trace_timings.h"
 
 #include <functional>
 #include <stop_token>
@@ -16,8 +17,8 @@
 namespace sparsetrace::gpu {
 
 // On CUDA with `totalRows` given (prefill rows + decode steps), the records of every layer go to
-// one device buffer [L, H, totalRows, K'] allocated at the first call and copied to the host once,
-// through pinned memory, by takeLayers(); otherwise (CPU, or totalRows 0) each call's rows are
+// one device buffer [L, H, totalRows, K'] allocated at the first call and copied to the host once
+// by takeLayers(), straight into the layers' vectors; otherwise (CPU, or totalRows 0) each call's rows are
 // copied to the host as they come.
 class StreamAttnRecorder : public AttentionBackend {
 public:
@@ -25,8 +26,9 @@ public:
                        std::stop_token stop, std::function<void(int layer)> onLayer, std::int64_t totalRows = 0);
     torch::Tensor attend(const AttentionCall& call, const torch::Tensor& q, const torch::Tensor& k,
                          const torch::Tensor& v) override;
-    // The records, [H, rows, K'] per layer; rows() tells how many each holds.
-    std::vector<core::LayerRecord> takeLayers();
+    // The records, [H, rows, K'] per layer; rows() tells how many each holds. On the device
+    // path, `clock` (optional) laps "record host memory" once the host vectors are allocated.
+    std::vector<core::LayerRecord> takeLayers(core::PhaseClock* clock = nullptr);
     std::int64_t rows(int layer) const { return m_rows.at(static_cast<std::size_t>(layer)); }
 
 private:

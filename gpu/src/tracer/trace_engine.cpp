@@ -327,7 +327,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
                 }
                 clock.lap("sparse decode");
             }
-            run.layers = recorder.takeLayers();
+            run.layers = recorder.takeLayers(&clock);
             clock.lap("record copy");
             return run;
         };
