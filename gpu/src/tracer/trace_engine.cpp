@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 namespace sparsetrace::gpu {
@@ -253,6 +254,10 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
         throw ArgumentError("refused: the run would not fit in memory (" + estimateNow.summary + ")");
     if (r.searchK && r.checkTokens < 1) throw ArgumentError("the k search needs at least one check token");
     core::throwIfStopped(stop);
+    // The provenance's hashes of the folder on another thread while the model runs (a 7 MB
+    // tokenizer.json takes tens of milliseconds); assembly waits for them.
+    const std::shared_future<core::ModelFolderHashes> hashes =
+        std::async(std::launch::async, core::hashModelFolder, r.modelDir).share();
     auto report = [&](int step, int total, const std::string& stage) {
         if (progress) progress({step, total, stage});
     };
@@ -347,6 +352,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
         context.denseFirst = std::move(denseFirst);
         context.denseTokens = std::move(denseTokens);
         context.clock = &clock;
+        context.hashes = hashes;
         clock.lap("run context");
         auto assemble = [&](const core::StreamParams& params, SparseRun run) { return core::assembleTrace(context, params, std::move(run)); };
 
