@@ -10,6 +10,8 @@
 #include "sparsetrace/core/stream_attn.h"
 
 #include <algorithm>
+#include <future>
+#include <thread>
 #include <limits>
 
 namespace sparsetrace::gpu {
@@ -57,6 +59,10 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
                 m_captured = torch::zeros({L, m_heads, m_totalRows}, on.dtype(torch::kFloat));
                 m_oracle = torch::full({L, m_heads, m_totalRows, kp}, -1, on.dtype(torch::kInt));
             }
+            // The host side of the records (220 MB at 128k tokens), allocated and first touched
+            // on half the cores while the model runs: takeLayers only copies into it.
+            const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
+            m_hostMemory = std::async(std::launch::async, [this, threads] { sizeHostRecords(true, threads); });
         }
         const std::int64_t r0 = m_rows[l];
         torch::Tensor indexAt = m_index[static_cast<std::int64_t>(l)].narrow(1, r0, callRows);
@@ -103,23 +109,33 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
     return out.output;
 }
 
+void StreamAttnRecorder::sizeHostRecords(bool reserved, int threads)
+{
+    const auto H = static_cast<std::size_t>(m_heads), kp = static_cast<std::size_t>(m_params.kPrime());
+    core::parallelFor(
+        static_cast<std::int64_t>(m_layers.size()),
+        [&](std::int64_t l) {
+            core::LayerRecord& into = m_layers[static_cast<std::size_t>(l)];
+            const std::size_t cells = H * static_cast<std::size_t>(reserved ? m_totalRows : m_rows[static_cast<std::size_t>(l)]);
+            into.index.resize(cells * kp);
+            into.mass.resize(cells * kp);
+            if (m_fidelity) {
+                into.captured.resize(cells);
+                into.oracleIndex.resize(cells * kp);
+            }
+        },
+        threads);
+}
+
 std::vector<core::LayerRecord> StreamAttnRecorder::takeLayers(core::PhaseClock* clock)
 {
     if (!m_index.defined()) return std::move(m_layers);
-    const auto H = static_cast<std::size_t>(m_heads), kp = static_cast<std::size_t>(m_params.kPrime());
+    const auto kp = static_cast<std::size_t>(m_params.kPrime());
     const std::size_t L = m_layers.size();
-    // The host vectors first, allocated and first touched on every core: at 128k tokens the
-    // records are 220 MB, and faulting their pages in on one thread cost more than the copy.
-    core::parallelFor(static_cast<std::int64_t>(L), [&](std::int64_t l) {
-        core::LayerRecord& into = m_layers[static_cast<std::size_t>(l)];
-        const std::size_t cells = H * static_cast<std::size_t>(m_rows[static_cast<std::size_t>(l)]);
-        into.index.resize(cells * kp);
-        into.mass.resize(cells * kp);
-        if (m_fidelity) {
-            into.captured.resize(cells);
-            into.oracleIndex.resize(cells * kp);
-        }
-    });
+    // The host vectors, sized for every reserved row while the model ran (faulting in their
+    // pages on one thread, after the pass, cost more than the copy), then to the rows written.
+    if (m_hostMemory.valid()) m_hostMemory.get();
+    sizeHostRecords(false, 0);
     if (clock) clock->lap("record host memory");
     // Then each layer's rows [0, rows) of every head straight from the device buffer into them:
     // one copy per record and layer (a contiguous slice when every reserved row was written);

@@ -11,6 +11,7 @@
 #include "sparsetrace/core/trace_timings.h"
 
 #include <functional>
+#include <future>
 #include <stop_token>
 #include <vector>
 
@@ -43,6 +44,11 @@ private:
     std::int64_t m_totalRows;
     // Device records [L, H, totalRows, K'] (captured: [L, H, totalRows]); undefined until a CUDA call.
     torch::Tensor m_index, m_mass, m_captured, m_oracle;
+    // Sizes every layer's host vectors for all reserved rows (`reserved`) or for the rows written.
+    void sizeHostRecords(bool reserved, int threads);
+    // The host vectors being sized for the device path's records while the model runs; last, so
+    // that it is waited for before the layers it fills are destroyed.
+    std::future<void> m_hostMemory;
 };
 
 // Exact attention with a cancellation check and a progress report per layer.
