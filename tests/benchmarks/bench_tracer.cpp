@@ -6,9 +6,10 @@
 // fidelity pass; the engine's estimate is printed beside each measured time. --repeats N traces
 // each cell N times and prints the fastest (a shared machine's other load only adds time).
 // Under each row, the fastest run's phases (core::TraceTimings, issue 19: prompt, estimate,
-// prefill, record copy, assembly, head statistics, ...) with their sum against the run's total
-// and the wall time measured here, then the same as one JSON line starting "phases_json ";
-// --phases 0 runs without phase timing (no device synchronisation between phases).
+// each forward split into its attention calls and the rest of the model, record copy, assembly,
+// head statistics, ...) with their sum against the run's total and the wall time measured here,
+// then the same as one JSON line starting "phases_json ". Timing synchronises the device at
+// every lap (twice per layer); --phases 0 runs without it, for the plain time.
 //   bench_tracer --model DIR [--lengths 8192,32768] [--device cuda] [--k 16] [--check 0,2]
 //                [--backends eigen,reference] [--fidelity 0,1] [--weights random|model] [--repeats 1]
 //                [--phases 1]
@@ -131,7 +132,7 @@ int main(int argc, char** argv)
                                     core::traceSparsity(*trace).sparsity(), bytes / 1048576.0,
                                     core::denseCausalBytes(trace->info()) / bytes);
                         if (phases) {
-                            std::printf("  phases of the fastest run (s), T=%d check=%d:\n%s  %-22s %9.4f s\n", T, check,
+                            std::printf("  phases of the fastest run (s), T=%d check=%d:\n%s  %-32s %9.4f s\n", T, check,
                                         fastest.table().c_str(), "(measured here)", seconds);
                             nlohmann::json j = {{"T", T},
                                                 {"backend", backendName},

@@ -217,8 +217,11 @@ ST_TEST(phaseTimingsCoverTheRunAndChangeNothing)
         names.push_back(p.name);
         ST_CHECK(p.seconds >= 0.0);
     }
-    for (const char* expected : {"prepare prompt", "estimate", "load model", "dense prefill", "dense decode", "sparse prefill",
-                                 "sparse decode", "record copy", "trace metadata", "trace validation", "head statistics"})
+    for (const char* expected : {"prepare prompt", "estimate", "load model", "dense prefill: model", "dense prefill: attention",
+                                 "dense decode: model", "dense decode: attention", "sparse prefill: model",
+                                 "sparse prefill: Stream-Attn", "sparse prefill: records to host", "sparse decode: model",
+                                 "sparse decode: Stream-Attn", "record copy", "trace metadata", "trace validation",
+                                 "head statistics"})
         ST_CHECK_MSG(std::find(names.begin(), names.end(), expected) != names.end(), "no phase " << expected);
     ST_CHECK(std::find(names.begin(), names.end(), "stale") == names.end());
     ST_CHECK(timings.totalSeconds > 0.0);

@@ -32,7 +32,7 @@ std::string TraceTimings::table() const
     std::string out;
     char buf[160];
     const auto line = [&](const std::string& name, double seconds) {
-        std::snprintf(buf, sizeof buf, "  %-22s %9.4f s %6.1f%%\n", name.c_str(), seconds,
+        std::snprintf(buf, sizeof buf, "  %-32s %9.4f s %6.1f%%\n", name.c_str(), seconds,
                       totalSeconds > 0 ? 100.0 * seconds / totalSeconds : 0.0);
         out += buf;
     };

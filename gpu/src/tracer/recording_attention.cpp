@@ -38,6 +38,7 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
                                          const torch::Tensor& v)
 {
     core::throwIfStopped(m_stop);
+    m_laps.lap("model");
     const auto l = static_cast<std::size_t>(call.layer);
     StreamAttnOptions options;
     options.scale = call.scale;
@@ -76,10 +77,12 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
         StreamAttnOutput out = streamAttention(q, k, v, m_params, options);
         if (out.index.data_ptr() != indexAt.data_ptr()) indexAt.copy_(out.index);
         if (out.mass.data_ptr() != massAt.data_ptr()) massAt.copy_(out.mass);
+        m_laps.lap("Stream-Attn");
         if (m_fidelity) {
             StreamAttnFidelity f = streamAttentionFidelity(q, k, v, m_params, options, out.index);
             m_captured[static_cast<std::int64_t>(l)].narrow(1, r0, callRows).copy_(f.captured);
             m_oracle[static_cast<std::int64_t>(l)].narrow(1, r0, callRows).copy_(f.oracleIndex);
+            m_laps.lap("fidelity");
         }
         m_rows[l] += callRows;
         m_layers[l].dense = options.dense;
@@ -90,6 +93,7 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
         throw BackendError("Stream-Attn recorder: layer " + std::to_string(call.layer) + " has more rows than the " +
                            std::to_string(m_totalRows) + " reserved for it");
     StreamAttnOutput out = streamAttention(q, k, v, m_params, options);
+    m_laps.lap("Stream-Attn");
 
     core::StreamAttnResult rows;
     rows.rows = out.index.size(1);
@@ -99,10 +103,12 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
     core::FidelityResult fidelity;
     if (m_fidelity) {
         StreamAttnFidelity f = streamAttentionFidelity(q, k, v, m_params, options, out.index);
+        m_laps.lap("fidelity");
         fidelity.captured = toVector<float>(f.captured);
         fidelity.oracleIndex = toVector<std::int32_t>(f.oracleIndex);
     }
     core::appendRows(m_layers[l], m_heads, m_rows[l], rows, m_fidelity ? &fidelity : nullptr);
+    m_laps.lap("records to host");
     m_rows[l] += rows.rows;
     m_layers[l].dense = options.dense;
     if (m_onLayer) m_onLayer(call.layer);
@@ -165,7 +171,9 @@ torch::Tensor ObservedDenseAttention::attend(const AttentionCall& call, const to
                                              const torch::Tensor& v)
 {
     core::throwIfStopped(m_stop);
+    m_laps.lap("model");
     torch::Tensor out = DenseAttention::attend(call, q, k, v);
+    m_laps.lap("attention");
     if (m_onLayer) m_onLayer(call.layer);
     return out;
 }

@@ -287,11 +287,13 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
         std::vector<std::int32_t> denseTokens;
         if (n > 0) {
             ObservedDenseAttention dense(stop, [&](int l) { report(l + 1, L, "dense reference"); });
+            dense.setLaps({&clock, "dense prefill"});
             KvCache cache;
             cache.reserve = T + n; // the prompt and every generated token: allocated once
             torch::Tensor logits = model.forward(ids, lastRow, dense, &cache);
             denseFirst = rowOf(logits, 0);
-            clock.lap("dense prefill");
+            clock.lap("dense prefill: model");
+            dense.setLaps({&clock, "dense decode"});
             std::int32_t tok = core::argmaxLogit(denseFirst);
             denseTokens.push_back(tok);
             for (int i = 1; i < n; ++i) {
@@ -299,7 +301,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
                 tok = core::argmaxLogit(rowOf(logits, 0));
                 denseTokens.push_back(tok);
             }
-            clock.lap("dense decode");
+            clock.lap("dense decode: model");
         }
 
         auto runSparse = [&](const core::StreamParams& params, bool fidelity, const std::string& stage) {
@@ -307,6 +309,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
             const std::int64_t totalRows = (T + params.bq - 1) / params.bq + n;
             StreamAttnRecorder recorder(params, L, H, fidelity, r.cpuBackend, stop, [&](int l) { report(l + 1, L, stage); },
                                         totalRows);
+            recorder.setLaps({&clock, "sparse prefill"});
             // Without check tokens nothing is decoded: no cache (each layer's keys live only
             // while the layer runs). With them, the prompt and the generated tokens, reserved once.
             KvCache cache;
@@ -315,7 +318,8 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
             torch::Tensor logits =
                 model.forward(ids, n > 0 ? lastRow : std::vector<std::int64_t>{}, recorder, n > 0 ? &cache : nullptr);
             if (n > 0) run.firstLogits = rowOf(logits, 0);
-            clock.lap("sparse prefill");
+            clock.lap("sparse prefill: model");
+            recorder.setLaps({&clock, "sparse decode"});
             if (n > 0) {
                 std::int32_t tok = core::argmaxLogit(run.firstLogits);
                 run.tokens.push_back(tok);
@@ -330,7 +334,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
                         run.tokens.push_back(tok);
                     }
                 }
-                clock.lap("sparse decode");
+                clock.lap("sparse decode: model");
             }
             run.layers = recorder.takeLayers(&clock);
             clock.lap("record copy");

@@ -1,7 +1,8 @@
 // Where a trace run's wall time goes (issue 19): named phases in the order they ran, filled
 // only when a request carries a TraceTimings to fill (TraceRequest::timings). The engine then
-// synchronises its device at each phase boundary so that a phase holds its own device work;
-// without one it reads no clock and synchronises nothing.
+// synchronises its device at each lap (phase boundaries, and around every attention call of a
+// forward pass) so that a phase holds its own device work; without one it reads no clock and
+// synchronises nothing.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -24,7 +25,7 @@ struct TraceTimings {
     void add(std::string_view name, double seconds);
     double sum() const; // of the phases (totalSeconds less what no phase covers)
     void clear();
-    // One line per phase ("  sparse prefill      1.234 s  54.7%"), then the sum and the total.
+    // One line per phase ("  sparse prefill: model    1.2340 s   54.7%"), then the sum and the total.
     std::string table() const;
 };
 
