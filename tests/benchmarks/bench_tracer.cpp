@@ -5,11 +5,18 @@
 // CPU, --backends compares Stream-Attn backends (eigen, reference) and --fidelity 0,1 adds the
 // fidelity pass; the engine's estimate is printed beside each measured time. --repeats N traces
 // each cell N times and prints the fastest (a shared machine's other load only adds time).
+// Under each row, the fastest run's phases (core::TraceTimings, issue 19: prompt, estimate,
+// each forward split into its attention calls and the rest of the model, record copy, assembly,
+// head statistics, ...) with their sum against the run's total and the wall time measured here,
+// then the same as one JSON line starting "phases_json ". Timing synchronises the device at
+// every lap (twice per layer); --phases 0 runs without it, for the plain time.
 //   bench_tracer --model DIR [--lengths 8192,32768] [--device cuda] [--k 16] [--check 0,2]
 //                [--backends eigen,reference] [--fidelity 0,1] [--weights random|model] [--repeats 1]
+//                [--phases 1]
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sparsetrace/core/model_config.h"
 #include "sparsetrace/core/trace_file.h"
+#include "sparsetrace/core/trace_timings.h"
 #include "sparsetrace/gpu/device.h"
 #include "sparsetrace/gpu/trace_engine.h"
 #include "stream_attn/cpu/stream_attn_cpu.h"
@@ -51,6 +58,7 @@ int main(int argc, char** argv)
     std::string model, device = "cuda", lengths = "8192,32768", checks = "0,2", backends = "eigen", fidelities = "0",
                 weights = "random";
     int k = 16, repeats = 1;
+    bool phases = true;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
         if (a == "--model") model = argv[i + 1];
@@ -62,10 +70,12 @@ int main(int argc, char** argv)
         else if (a == "--fidelity") fidelities = argv[i + 1];
         else if (a == "--weights") weights = argv[i + 1];
         else if (a == "--repeats") repeats = std::max(1, std::stoi(argv[i + 1]));
+        else if (a == "--phases") phases = std::stoi(argv[i + 1]) != 0;
     }
     if (model.empty()) {
         std::fprintf(stderr, "usage: bench_tracer --model DIR [--lengths 8192,32768] [--device cuda] [--k 16] [--check 0,2] "
-                             "[--backends eigen,reference] [--fidelity 0,1] [--weights random|model] [--repeats 1]\n");
+                             "[--backends eigen,reference] [--fidelity 0,1] [--weights random|model] [--repeats 1] "
+                             "[--phases 1]\n");
         return 2;
     }
     try {
@@ -102,10 +112,15 @@ int main(int argc, char** argv)
                         gpu::resetPeakDeviceBytes();
                         std::shared_ptr<core::OwnedTrace> trace;
                         double seconds = 0;
+                        core::TraceTimings timings, fastest;
+                        gpu::TraceRequest timed = r;
+                        if (phases) timed.timings = &timings;
                         for (int rep = 0; rep < repeats; ++rep) {
+                            trace.reset(); // the previous trace is freed outside the timed call
                             const auto t0 = std::chrono::steady_clock::now();
-                            trace = engine.trace(r, {}, {});
+                            trace = engine.trace(timed, {}, {});
                             const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                            if (rep == 0 || s < seconds) fastest = timings;
                             seconds = rep == 0 ? s : std::min(seconds, s);
                         }
                         const double peak = static_cast<double>(gpu::peakDeviceBytes()) / (1024.0 * 1024.0 * 1024.0);
@@ -116,6 +131,21 @@ int main(int argc, char** argv)
                                     fidelity, check, estimate, seconds, peak,
                                     core::traceSparsity(*trace).sparsity(), bytes / 1048576.0,
                                     core::denseCausalBytes(trace->info()) / bytes);
+                        if (phases) {
+                            std::printf("  phases of the fastest run (s), T=%d check=%d:\n%s  %-32s %9.4f s\n", T, check,
+                                        fastest.table().c_str(), "(measured here)", seconds);
+                            nlohmann::json j = {{"T", T},
+                                                {"backend", backendName},
+                                                {"fidelity", fidelity},
+                                                {"check", check},
+                                                {"time_s", seconds},
+                                                {"total_s", fastest.totalSeconds},
+                                                {"sum_s", fastest.sum()}};
+                            nlohmann::json list = nlohmann::json::array();
+                            for (const core::TraceTimings::Phase& p : fastest.phases) list.push_back({p.name, p.seconds});
+                            j["phases"] = list;
+                            std::printf("phases_json %s\n", j.dump().c_str());
+                        }
                         std::fflush(stdout);
                     }
     } catch (const std::exception& e) {

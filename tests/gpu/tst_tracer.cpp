@@ -19,6 +19,7 @@
 
 #include "harness_shared.h"
 
+#include <algorithm>
 #include <filesystem>
 
 using namespace sparsetrace;
@@ -186,6 +187,53 @@ ST_TEST(engineTraceRoundTripsAndReportsBehaviour)
     auto back = core::TraceFile::open(out.string());
     ST_CHECK_EQ(back->info().behaviour->sparseTokens, info.behaviour->sparseTokens);
     ST_CHECK(std::equal(back->layer(3).index.begin(), back->layer(3).index.end(), trace->layer(3).index.begin()));
+}
+
+// Phase timings (issue 19): filled only when asked for, covering the run, and changing nothing
+// the trace records.
+ST_TEST(phaseTimingsCoverTheRunAndChangeNothing)
+{
+    core::TraceTimings none;
+    core::PhaseClock inert(nullptr);
+    inert.lap("nothing");
+    ST_CHECK_EQ(inert.elapsed(), 0.0);
+    none.add("a", 1.0);
+    none.add("b", 0.5);
+    none.add("a", 0.25);
+    ST_CHECK_EQ(none.phases.size(), std::size_t(2));
+    ST_CHECK_EQ(none.phases[0].seconds, 1.25);
+    ST_CHECK_EQ(none.sum(), 1.75);
+
+    gpu::TraceEngine engine;
+    gpu::TraceRequest plain = storyRequest(4);
+    auto untimed = engine.trace(plain, {}, {});
+    core::TraceTimings timings;
+    timings.add("stale", 9.0); // cleared by the run
+    gpu::TraceRequest timed = plain;
+    timed.timings = &timings;
+    auto trace = engine.trace(timed, {}, {});
+    std::vector<std::string> names;
+    for (const auto& p : timings.phases) {
+        names.push_back(p.name);
+        ST_CHECK(p.seconds >= 0.0);
+    }
+    for (const char* expected : {"prepare prompt", "estimate", "load model", "dense prefill: model", "dense prefill: attention",
+                                 "dense decode: model", "dense decode: attention", "sparse prefill: model",
+                                 "sparse prefill: Stream-Attn", "sparse prefill: records to host", "sparse decode: model",
+                                 "sparse decode: Stream-Attn", "record copy", "trace metadata", "trace validation",
+                                 "head statistics"})
+        ST_CHECK_MSG(std::find(names.begin(), names.end(), expected) != names.end(), "no phase " << expected);
+    ST_CHECK(std::find(names.begin(), names.end(), "stale") == names.end());
+    ST_CHECK(timings.totalSeconds > 0.0);
+    ST_CHECK(timings.sum() <= timings.totalSeconds + 1e-6);
+    ST_CHECK(timings.sum() >= 0.9 * timings.totalSeconds);
+    ST_CHECK(timings.table().find("sparse prefill") != std::string::npos);
+    for (int l = 0; l < trace->layers(); ++l) {
+        ST_CHECK(std::ranges::equal(trace->layer(l).index, untimed->layer(l).index));
+        ST_CHECK(std::ranges::equal(trace->layer(l).mass, untimed->layer(l).mass));
+    }
+    ST_CHECK(trace->info().headStats == untimed->info().headStats);
+    ST_CHECK(trace->info().text == untimed->info().text);
 }
 
 ST_TEST(massesEqualGoldenAttentionAtBlockSizeOne)

@@ -6,9 +6,12 @@
 
 #include "sparsetrace/core/error.h"
 #include "sparsetrace/core/job_runner.h"
+#include "sparsetrace/core/parallel_for.h"
 #include "sparsetrace/core/stream_attn.h"
 
 #include <algorithm>
+#include <future>
+#include <thread>
 #include <limits>
 
 namespace sparsetrace::gpu {
@@ -35,6 +38,7 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
                                          const torch::Tensor& v)
 {
     core::throwIfStopped(m_stop);
+    m_laps.lap("model");
     const auto l = static_cast<std::size_t>(call.layer);
     StreamAttnOptions options;
     options.scale = call.scale;
@@ -56,6 +60,10 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
                 m_captured = torch::zeros({L, m_heads, m_totalRows}, on.dtype(torch::kFloat));
                 m_oracle = torch::full({L, m_heads, m_totalRows, kp}, -1, on.dtype(torch::kInt));
             }
+            // The host side of the records (220 MB at 128k tokens), allocated and first touched
+            // on half the cores while the model runs: takeLayers only copies into it.
+            const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
+            m_hostMemory = std::async(std::launch::async, [this, threads] { sizeHostRecords(true, threads); });
         }
         const std::int64_t r0 = m_rows[l];
         torch::Tensor indexAt = m_index[static_cast<std::int64_t>(l)].narrow(1, r0, callRows);
@@ -69,10 +77,12 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
         StreamAttnOutput out = streamAttention(q, k, v, m_params, options);
         if (out.index.data_ptr() != indexAt.data_ptr()) indexAt.copy_(out.index);
         if (out.mass.data_ptr() != massAt.data_ptr()) massAt.copy_(out.mass);
+        m_laps.lap("Stream-Attn");
         if (m_fidelity) {
             StreamAttnFidelity f = streamAttentionFidelity(q, k, v, m_params, options, out.index);
             m_captured[static_cast<std::int64_t>(l)].narrow(1, r0, callRows).copy_(f.captured);
             m_oracle[static_cast<std::int64_t>(l)].narrow(1, r0, callRows).copy_(f.oracleIndex);
+            m_laps.lap("fidelity");
         }
         m_rows[l] += callRows;
         m_layers[l].dense = options.dense;
@@ -83,6 +93,7 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
         throw BackendError("Stream-Attn recorder: layer " + std::to_string(call.layer) + " has more rows than the " +
                            std::to_string(m_totalRows) + " reserved for it");
     StreamAttnOutput out = streamAttention(q, k, v, m_params, options);
+    m_laps.lap("Stream-Attn");
 
     core::StreamAttnResult rows;
     rows.rows = out.index.size(1);
@@ -92,46 +103,64 @@ torch::Tensor StreamAttnRecorder::attend(const AttentionCall& call, const torch:
     core::FidelityResult fidelity;
     if (m_fidelity) {
         StreamAttnFidelity f = streamAttentionFidelity(q, k, v, m_params, options, out.index);
+        m_laps.lap("fidelity");
         fidelity.captured = toVector<float>(f.captured);
         fidelity.oracleIndex = toVector<std::int32_t>(f.oracleIndex);
     }
     core::appendRows(m_layers[l], m_heads, m_rows[l], rows, m_fidelity ? &fidelity : nullptr);
+    m_laps.lap("records to host");
     m_rows[l] += rows.rows;
     m_layers[l].dense = options.dense;
     if (m_onLayer) m_onLayer(call.layer);
     return out.output;
 }
 
-std::vector<core::LayerRecord> StreamAttnRecorder::takeLayers()
+void StreamAttnRecorder::sizeHostRecords(bool reserved, int threads)
+{
+    const auto H = static_cast<std::size_t>(m_heads), kp = static_cast<std::size_t>(m_params.kPrime());
+    core::parallelFor(
+        static_cast<std::int64_t>(m_layers.size()),
+        [&](std::int64_t l) {
+            core::LayerRecord& into = m_layers[static_cast<std::size_t>(l)];
+            const std::size_t cells = H * static_cast<std::size_t>(reserved ? m_totalRows : m_rows[static_cast<std::size_t>(l)]);
+            into.index.resize(cells * kp);
+            into.mass.resize(cells * kp);
+            if (m_fidelity) {
+                into.captured.resize(cells);
+                into.oracleIndex.resize(cells * kp);
+            }
+        },
+        threads);
+}
+
+std::vector<core::LayerRecord> StreamAttnRecorder::takeLayers(core::PhaseClock* clock)
 {
     if (!m_index.defined()) return std::move(m_layers);
-    // One copy of each record buffer to pinned host memory, then per layer the rows written.
-    const auto toHost = [](const torch::Tensor& t) {
-        torch::Tensor host = torch::empty(t.sizes(), t.options().device(torch::kCPU).pinned_memory(true));
-        host.copy_(t);
-        return host;
-    };
-    const torch::Tensor index = toHost(m_index), mass = toHost(m_mass);
-    const torch::Tensor captured = m_fidelity ? toHost(m_captured) : torch::Tensor();
-    const torch::Tensor oracle = m_fidelity ? toHost(m_oracle) : torch::Tensor();
-    const auto H = static_cast<std::size_t>(m_heads), R = static_cast<std::size_t>(m_totalRows),
-               kp = static_cast<std::size_t>(m_params.kPrime());
-    for (std::size_t l = 0; l < m_layers.size(); ++l) {
-        const auto rows = static_cast<std::size_t>(m_rows[l]);
-        // [H, R, width] of layer l, rows [0, rows) of each head.
-        const auto take = [&](auto* all, auto& into, std::size_t width) {
-            into.clear();
-            into.reserve(H * rows * width);
-            for (std::size_t h = 0; h < H; ++h) {
-                const auto* from = all + (l * H + h) * R * width;
-                into.insert(into.end(), from, from + rows * width);
-            }
+    const auto kp = static_cast<std::size_t>(m_params.kPrime());
+    const std::size_t L = m_layers.size();
+    // The host vectors, sized for every reserved row while the model ran (faulting in their
+    // pages on one thread, after the pass, cost more than the copy), then to the rows written.
+    if (m_hostMemory.valid()) m_hostMemory.get();
+    sizeHostRecords(false, 0);
+    if (clock) clock->lap("record host memory");
+    // Then each layer's rows [0, rows) of every head straight from the device buffer into them:
+    // one copy per record and layer (a contiguous slice when every reserved row was written);
+    // no pinned staging buffer (allocated per size and kept by the caching host allocator: 256 MB
+    // pinned at 128k tokens, 2 GB at 1M) and no second copy on the host.
+    for (std::size_t l = 0; l < L; ++l) {
+        const std::int64_t rows = m_rows[l];
+        const auto li = static_cast<std::int64_t>(l);
+        const auto take = [&](const torch::Tensor& all, auto& into, torch::ScalarType type, bool perBlock) {
+            std::vector<std::int64_t> sizes = {m_heads, rows};
+            if (perBlock) sizes.push_back(static_cast<std::int64_t>(kp));
+            torch::Tensor host = torch::from_blob(into.data(), sizes, torch::TensorOptions().dtype(type).device(torch::kCPU));
+            host.copy_(all[li].narrow(1, 0, rows));
         };
-        take(index.data_ptr<std::int32_t>(), m_layers[l].index, kp);
-        take(mass.data_ptr<float>(), m_layers[l].mass, kp);
+        take(m_index, m_layers[l].index, torch::kInt, true);
+        take(m_mass, m_layers[l].mass, torch::kFloat, true);
         if (m_fidelity) {
-            take(captured.data_ptr<float>(), m_layers[l].captured, 1);
-            take(oracle.data_ptr<std::int32_t>(), m_layers[l].oracleIndex, kp);
+            take(m_captured, m_layers[l].captured, torch::kFloat, false);
+            take(m_oracle, m_layers[l].oracleIndex, torch::kInt, true);
         }
     }
     m_index = m_mass = m_captured = m_oracle = torch::Tensor();
@@ -142,7 +171,9 @@ torch::Tensor ObservedDenseAttention::attend(const AttentionCall& call, const to
                                              const torch::Tensor& v)
 {
     core::throwIfStopped(m_stop);
+    m_laps.lap("model");
     torch::Tensor out = DenseAttention::attend(call, q, k, v);
+    m_laps.lap("attention");
     if (m_onLayer) m_onLayer(call.layer);
     return out;
 }

@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 namespace sparsetrace::gpu {
@@ -236,14 +237,27 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
                                                      const core::EstimateFn& onEstimate)
 {
     r.params.validate();
+    // Phase timings when asked for (r.timings): the device is synchronised at each lap so that
+    // its queued work counts in the phase that queued it; none of this happens otherwise.
+    if (r.timings) r.timings->clear();
+    torch::Device syncDevice(torch::kCPU);
+    core::PhaseClock clock(r.timings, [&syncDevice] {
+        if (syncDevice.is_cuda()) torch::cuda::synchronize(syncDevice.index());
+    });
     // The prompt is tokenized once: the estimate and the run share it.
     const PreparedPrompt prompt = m_impl->prepare(r);
+    clock.lap("prepare prompt");
     const TraceEstimate estimateNow = m_impl->estimateFor(r, core::ModelConfig::load(r.modelDir), prompt);
     if (onEstimate) onEstimate(estimateNow);
+    clock.lap("estimate");
     if (!estimateNow.fits)
         throw ArgumentError("refused: the run would not fit in memory (" + estimateNow.summary + ")");
     if (r.searchK && r.checkTokens < 1) throw ArgumentError("the k search needs at least one check token");
     core::throwIfStopped(stop);
+    // The provenance's hashes of the folder on another thread while the model runs (a 7 MB
+    // tokenizer.json takes tens of milliseconds); assembly waits for them.
+    const std::shared_future<core::ModelFolderHashes> hashes =
+        std::async(std::launch::async, core::hashModelFolder, r.modelDir).share();
     auto report = [&](int step, int total, const std::string& stage) {
         if (progress) progress({step, total, stage});
     };
@@ -259,9 +273,12 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
         const core::ModelConfig& config = model.config();
         const int L = config.layers, H = config.heads;
         const torch::Device device = model.options().device;
+        syncDevice = device;
+        clock.lap("load model");
         torch::NoGradGuard noGrad;
         std::vector<std::int64_t> ids64(prompt.ids.begin(), prompt.ids.end());
         torch::Tensor ids = torch::tensor(ids64, torch::kInt64).to(device);
+        clock.lap("prompt to device");
         auto single = [&](std::int64_t token) { return torch::tensor(std::vector<std::int64_t>{token}, torch::kInt64).to(device); };
         const std::vector<std::int64_t> lastRow = {T - 1};
 
@@ -270,10 +287,13 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
         std::vector<std::int32_t> denseTokens;
         if (n > 0) {
             ObservedDenseAttention dense(stop, [&](int l) { report(l + 1, L, "dense reference"); });
+            dense.setLaps({&clock, "dense prefill"});
             KvCache cache;
             cache.reserve = T + n; // the prompt and every generated token: allocated once
             torch::Tensor logits = model.forward(ids, lastRow, dense, &cache);
             denseFirst = rowOf(logits, 0);
+            clock.lap("dense prefill: model");
+            dense.setLaps({&clock, "dense decode"});
             std::int32_t tok = core::argmaxLogit(denseFirst);
             denseTokens.push_back(tok);
             for (int i = 1; i < n; ++i) {
@@ -281,6 +301,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
                 tok = core::argmaxLogit(rowOf(logits, 0));
                 denseTokens.push_back(tok);
             }
+            clock.lap("dense decode: model");
         }
 
         auto runSparse = [&](const core::StreamParams& params, bool fidelity, const std::string& stage) {
@@ -288,6 +309,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
             const std::int64_t totalRows = (T + params.bq - 1) / params.bq + n;
             StreamAttnRecorder recorder(params, L, H, fidelity, r.cpuBackend, stop, [&](int l) { report(l + 1, L, stage); },
                                         totalRows);
+            recorder.setLaps({&clock, "sparse prefill"});
             // Without check tokens nothing is decoded: no cache (each layer's keys live only
             // while the layer runs). With them, the prompt and the generated tokens, reserved once.
             KvCache cache;
@@ -295,8 +317,10 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
             SparseRun run;
             torch::Tensor logits =
                 model.forward(ids, n > 0 ? lastRow : std::vector<std::int64_t>{}, recorder, n > 0 ? &cache : nullptr);
+            if (n > 0) run.firstLogits = rowOf(logits, 0);
+            clock.lap("sparse prefill: model");
+            recorder.setLaps({&clock, "sparse decode"});
             if (n > 0) {
-                run.firstLogits = rowOf(logits, 0);
                 std::int32_t tok = core::argmaxLogit(run.firstLogits);
                 run.tokens.push_back(tok);
                 // Every generated token is fed once more so that its own attention row is
@@ -310,8 +334,10 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
                         run.tokens.push_back(tok);
                     }
                 }
+                clock.lap("sparse decode: model");
             }
-            run.layers = recorder.takeLayers();
+            run.layers = recorder.takeLayers(&clock);
+            clock.lap("record copy");
             return run;
         };
 
@@ -329,6 +355,9 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
         context.checkTokens = n;
         context.denseFirst = std::move(denseFirst);
         context.denseTokens = std::move(denseTokens);
+        context.clock = &clock;
+        context.hashes = hashes;
+        clock.lap("run context");
         auto assemble = [&](const core::StreamParams& params, SparseRun run) { return core::assembleTrace(context, params, std::move(run)); };
 
         std::shared_ptr<core::OwnedTrace> result;
@@ -344,6 +373,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
                 auto probeTrace = assemble(p, runSparse(p, false, "k search: K=" + std::to_string(k)));
                 const bool preserved = probeTrace->info().behaviour->preserved;
                 const double sparsity = core::traceSparsity(*probeTrace).sparsity();
+                clock.lap("probe sparsity");
                 if (onProbe) onProbe({k, preserved, sparsity});
                 if (k == kMax) atKMax = probeTrace;
                 if (preserved && (!best || k < best->info().params.k)) best = probeTrace;
@@ -357,6 +387,7 @@ std::shared_ptr<core::OwnedTrace> TraceEngine::trace(const TraceRequest& r, cons
             result->mutableInfo().kSearch = outcome.probes;
         }
         report(1, 1, "done");
+        if (r.timings) r.timings->totalSeconds = clock.elapsed();
         return result;
     } catch (const Cancelled&) {
         releaseDeviceCache();

@@ -9,9 +9,11 @@
 #include "sparsetrace/core/tokenizer.h"
 #include "sparsetrace/core/trace.h"
 #include "sparsetrace/core/trace_request.h"
+#include "sparsetrace/core/trace_timings.h"
 
 #include <array>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <span>
 #include <string>
@@ -39,6 +41,14 @@ std::array<std::int32_t, 2> appendDecodedToken(std::string& text, std::int32_t& 
                                                std::int32_t id);
 std::array<std::int32_t, 2> appendDecodedToken(std::string& text, const Tokenizer* tokenizer, std::int32_t id);
 
+// The provenance's SHA-256 (hex) of a model folder's config.json and tokenizer.json (empty when
+// the folder has no tokenizer.json). Throws IoError when a file cannot be read.
+struct ModelFolderHashes {
+    std::string config;
+    std::string tokenizer;
+};
+ModelFolderHashes hashModelFolder(const std::string& modelDir);
+
 // What a run knows besides its records; the pointers must outlive assembleTrace's calls.
 struct TraceRunContext {
     const TraceRequest* request = nullptr;
@@ -50,6 +60,10 @@ struct TraceRunContext {
     int checkTokens = 0;                     // n generated tokens compared (0: no check)
     std::vector<float> denseFirst;           // [V] the dense model's first distribution (n > 0)
     std::vector<std::int32_t> denseTokens;   // [n] the dense model's greedy tokens
+    PhaseClock* clock = nullptr;             // laps the assembly's phases (may be null)
+    // The folder's hashes when an engine computes them while its model runs (tens of ms for a
+    // 7 MB tokenizer.json); not valid: assembleTrace hashes the folder itself.
+    std::shared_future<ModelFolderHashes> hashes;
 };
 
 // One sparse pass's outcome.
@@ -60,7 +74,8 @@ struct SparsePassRecords {
 };
 
 // The trace of one sparse pass at `params`: metadata from `context`, the pass's layers, and
-// headStats sparsity and entropy (storeHeadStats).
+// headStats sparsity and entropy (storeHeadStats). Laps "trace metadata", "trace validation" and
+// "head statistics" on the context's clock.
 std::shared_ptr<OwnedTrace> assembleTrace(const TraceRunContext& context, const StreamParams& params, SparsePassRecords pass);
 
 } // namespace sparsetrace::core

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sparsetrace/core/trace.h"
+#include "sparsetrace/core/trace_timings.h"
 
 #include <nlohmann/json.hpp>
 
@@ -38,6 +39,9 @@ struct TraceRequest {
     std::optional<std::uint64_t> randomWeightsSeed; // config.json + seeded random weights
     bool allowBeyondContext = false;     // accept prompts longer than max_position_embeddings
     nlohmann::json annotations = nlohmann::json::object(); // stored in the trace (e.g. needle)
+    // When set, the run clears it and fills in its phases' wall times (synchronising the device
+    // at each phase boundary); not owned, must outlive the run. Null: no timing at all.
+    TraceTimings* timings = nullptr;
 };
 
 struct TraceEstimate {
