@@ -334,7 +334,7 @@ fs::path brokenCopy(const std::string& name, const std::function<void(nlohmann::
 {
     const fs::path src = fixture("tiny-llama");
     const fs::path dir = sparsetrace::test::scratchDir() / ("broken-model-" + name);
-    fs::remove_all(dir);
+    sparsetrace::test::removeTree(dir);
     fs::create_directories(dir);
     nlohmann::json cfg = readJson(src / "config.json");
     editConfig(cfg);

@@ -164,7 +164,6 @@ ST_TEST(outOfMemoryMidRunIsReportedAndTheEngineRecovers)
 int main(int argc, char** argv)
 {
     const int rc = test::runAll(argc, argv);
-    std::error_code ec;
-    fs::remove_all(fs::temp_directory_path() / ("sparsetrace-tst-tracer-memory-" + std::to_string(::getpid())), ec);
+    test::removeTree(fs::temp_directory_path() / ("sparsetrace-tst-tracer-memory-" + std::to_string(::getpid())));
     return rc;
 }

@@ -5,6 +5,10 @@
 #include "harness.h"
 #include "shared_assets.h"
 
+#include <ftw.h>
+
+#include <cstdio>
+
 namespace sparsetrace::test {
 inline std::filesystem::path requireShared()
 {
@@ -22,5 +26,17 @@ inline std::filesystem::path requireShared()
 {
     if (envTrue("REQUIRE_GPU")) fail("REQUIRE_GPU=1 but " + what, __FILE__, __LINE__);
     skip(what + "; skipped (set REQUIRE_GPU=1 to make this a failure)");
+}
+// Deletes a folder tree (missing is fine). Not std::filesystem::remove_all: the PyTorch wheel's
+// libtorch.so carries its own copy of remove_all(path, error_code&), which the dynamic linker
+// binds before libstdc++'s, and that copy jumps through a null pointer (issue #19: the GPU tests'
+// crash at exit, found under gdb on the GPU machine). POSIX nftw + remove has no such twin.
+inline void removeTree(const std::filesystem::path& dir)
+{
+    const auto removeOne = [](const char* path, const struct stat*, int, struct FTW*) {
+        std::remove(path); // best effort: a scratch folder
+        return 0;
+    };
+    ::nftw(dir.c_str(), removeOne, 16, FTW_DEPTH | FTW_PHYS);
 }
 } // namespace sparsetrace::test
