@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, command 1: installs the packages, builds, and runs the main job: the explorer on
 # the bundled demo, a needle-in-a-haystack retrieval traced with Stream-Attn through our own
-# trained retriever (resources/demo-model). Without a display it traces a fresh 4k needle prompt
+# trained retriever (resources/demo-model-16k). Without a display it traces a fresh 4k needle prompt
 # with the demo model on the CPU, exports a figure of a retrieval head and says where.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ fi
 # score rule at K = 8 (about 93% of the token interactions pruned), scored and exported.
 out="$PWD/build/dev/demo"
 rm -rf "$out"
-"$cli" niah --model resources/demo-model --haystack noise --lengths 4k --depths 45 --k 8 --bq 16 --bk 16 \
+"$cli" niah --model resources/demo-model-16k --haystack noise --lengths 4k --depths 45 --k 8 --bq 16 --bk 16 \
   --sinks 16 --window 16 --tokens-to-generate 10 --seed 2026 --keep-traces --out "$out"
 ./build/dev/app/explorer/sparsetrace-explorer --export "$out/layer1-head3.png" --layer 1 --head 3 \
   "$out/traces/cell-0.sptrace"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the bundled demo traces in resources/demo/ with our own CLI and the project's demo
-# retriever (resources/demo-model):
+# retriever (resources/demo-model-16k):
 #   needle-retrieved.sptrace  a 4k-token needle prompt (War and Peace haystack) traced with the bound
 #                             score rule at K = 8 (sparsity above 0.90): retrieved
 #   needle-failed.sptrace     the same prompt and K with the centre rule (HiP's): the answer is lost
@@ -16,7 +16,7 @@ book="${SPARSETRACE_SHARED:-../shared}/assets/text/war-and-peace.txt.zst"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 zstd -dcq "$book" > "$tmp/book.txt"
-model=resources/demo-model
+model=resources/demo-model-16k
 blocks=(--bq 16 --bk 16 --sinks 16 --window 16)
 
 # The needle pair: one prompt (seed and depth fixed) and one K, traced with the two score rules

@@ -1,11 +1,12 @@
-// The bundled demo retriever (resources/demo-model) end to end on the CPU through our CLI: 20
+// The bundled demo retriever (resources/demo-model-16k) end to end on the CPU through our CLI: 20
 // fresh needle prompts of 1k tokens (War and Peace haystack, needles at 40-59% depth, keys from
 // the evaluation word lists that training never used) are traced with Stream-Attn at one K with
 // the bound score rule (the default) and with HiP's centre rule. The dense model retrieves; the
-// bound rule keeps retrieving as bench_score_rules measured (resources/demo-model/README.md);
+// bound rule keeps retrieving as the model card measured (resources/demo-model-16k/README.md);
 // the centre rule loses prompts, and for a prompt only the bound rule retrieves, the route from
 // the needle to the answer runs through a searched key block (not a sink, not the window) that
-// the centre trace does not keep.
+// the centre trace does not keep (for some such prompt: on others the route's critical edges lie
+// after the needle's block).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "cli_process.h"
 #include "qt_shared.h"
@@ -27,7 +28,7 @@ nlohmann::json readJson(const QString& path)
     return nlohmann::json::parse(in);
 }
 
-// The configuration stated in resources/demo-model/README.md.
+// The configuration stated in resources/demo-model-16k/README.md.
 constexpr int kStated = 16; // K (blocks of 16 tokens) of the demo's traces
 } // namespace
 
@@ -41,7 +42,7 @@ private slots:
         const std::filesystem::path book =
             sparsetrace::test::unpackZstd(shared / "assets" / "text" / "war-and-peace.txt.zst", "demo-war-and-peace.txt");
         QVERIFY2(!book.empty(), "zstd could not unpack War and Peace");
-        const QString model = QStringLiteral(SPARSETRACE_SOURCE_DIR "/resources/demo-model");
+        const QString model = QStringLiteral(SPARSETRACE_SOURCE_DIR "/resources/demo-model-16k");
         // One sweep per rule (a sweep's table holds one rule); the same seed gives the same prompts.
         const auto sweep = [&](const QString& rule) {
             return runCli({"niah", "--model", model, "--haystack", QString::fromStdString(book.string()), "--lengths", "1k",
@@ -63,8 +64,7 @@ private slots:
 
         int dense = 0, bound = 0, centre = 0;
         double boundSparsity = 0, centreSparsity = 0;
-        const nlohmann::json* contrast = nullptr; // retrieved with bound, not with centre
-        const nlohmann::json* contrastFailed = nullptr;
+        std::vector<std::size_t> contrasts; // retrieved with bound, not with centre
         for (std::size_t i = 0; i < 20; ++i) {
             const auto& b = boundTable["cells"][i];
             const auto& c = centreTable["cells"][i];
@@ -74,35 +74,43 @@ private slots:
             centre += c["retrieved"].get<bool>() ? 1 : 0;
             boundSparsity += b["sparsity"].get<double>() / 20;
             centreSparsity += c["sparsity"].get<double>() / 20;
-            if (!contrast && b["retrieved"].get<bool>() && !c["retrieved"].get<bool>()) {
-                contrast = &b;
-                contrastFailed = &c;
-            }
+            if (b["retrieved"].get<bool>() && !c["retrieved"].get<bool>()) contrasts.push_back(i);
         }
         qInfo("demo model, 20 prompts of 1k tokens, K=%d: dense %d/20; bound %d/20 at sparsity %.3f; centre %d/20 at %.3f",
               kStated, dense, bound, boundSparsity, centre, centreSparsity);
         QVERIFY2(dense >= 19, "the dense demo model must retrieve (model card: 100% at 1k)");
-        // bench_score_rules (model card): bound retrieved 20 of 20 prompts at 1k for K = 4, 8 and
-        // 16, centre 8 of 20 at K = 16. On these 20 (depths 40-59%): bound 20, centre 9.
+        // Model card: the bound rule retrieved wherever the dense model did (80 of 80 prompts
+        // from 1k to 16k). On these 20 (depths 40-59%, K = 16): bound 20, centre 10.
         QVERIFY2(bound == 20, "the bound rule retrieves every prompt, as the benchmark measured");
         QVERIFY(std::abs(boundSparsity - centreSparsity) < 1e-9); // same K, same geometry: same kept pairs
         QVERIFY(boundSparsity > 0.45);
         QVERIFY2(centre < bound, "the centre rule loses needles that the bound rule keeps");
-        QVERIFY2(contrast, "a prompt retrieved with the bound rule and lost with the centre rule");
+        QVERIFY2(!contrasts.empty(), "a prompt retrieved with the bound rule and lost with the centre rule");
 
-        const QString good = tmp.filePath("sweep-bound/" + QString::fromStdString((*contrast)["trace"].get<std::string>()));
-        const QString bad = tmp.filePath("sweep-centre/" + QString::fromStdString((*contrastFailed)["trace"].get<std::string>()));
-        auto routes = runCli({"routes", good, "--compare", bad, "--tau", "0.05", "--json", tmp.filePath("routes.json")});
-        QVERIFY2(routes.code == 0, qPrintable(routes.err));
-        const nlohmann::json r = readJson(tmp.filePath("routes.json"));
-        QVERIFY(r["success"]["connected"].get<bool>());
-        const auto& needleRows = r["success"]["source_rows"];
-        bool searchedOutOfNeedle = false;
-        for (const auto& e : r["critical"]) {
-            const bool fromNeedle = std::find(needleRows.begin(), needleRows.end(), e["from"]) != needleRows.end();
-            if (fromNeedle && e["kind"] == "searched") searchedOutOfNeedle = true;
+        // The route of each such prompt against its centre trace: connected, and for at least one
+        // the needle's block is left through a searched block that the centre trace lacks.
+        int searchedOutOfNeedle = 0;
+        for (std::size_t i : contrasts) {
+            const auto trace = [&](const nlohmann::json& table, const char* sweep) {
+                return tmp.filePath(QString(sweep) + "/" + QString::fromStdString(table["cells"][i]["trace"].get<std::string>()));
+            };
+            const QString json = tmp.filePath(QStringLiteral("routes-%1.json").arg(i));
+            auto routes = runCli({"routes", trace(boundTable, "sweep-bound"), "--compare", trace(centreTable, "sweep-centre"),
+                                  "--tau", "0.05", "--json", json});
+            QVERIFY2(routes.code == 0, qPrintable(routes.err));
+            const nlohmann::json r = readJson(json);
+            QVERIFY(r["success"]["connected"].get<bool>());
+            const auto& needleRows = r["success"]["source_rows"];
+            bool out = false;
+            for (const auto& e : r["critical"]) {
+                const bool fromNeedle = std::find(needleRows.begin(), needleRows.end(), e["from"]) != needleRows.end();
+                if (fromNeedle && e["kind"] == "searched") out = true;
+            }
+            searchedOutOfNeedle += out ? 1 : 0;
         }
-        QVERIFY2(searchedOutOfNeedle,
+        qInfo("%d of %zu prompts retrieved only with the bound rule leave the needle through a searched block", searchedOutOfNeedle,
+              contrasts.size());
+        QVERIFY2(searchedOutOfNeedle > 0,
                  "the bound route leaves the needle's block through a searched block the centre trace lacks");
     }
 };

@@ -66,7 +66,7 @@ int main(int argc, char** argv)
     QApplication::setApplicationName("doc_screenshots");
     const QString out = argc > 1 ? QString::fromLocal8Bit(argv[1]) : QStringLiteral("docs/images");
     const QDir root(argc > 2 ? QString::fromLocal8Bit(argv[2]) : QStringLiteral(SPARSETRACE_SOURCE_DIR));
-    const QString model = root.filePath("resources/demo-model");
+    const QString model = root.filePath("resources/demo-model-16k");
     QDir().mkpath(out);
     int failures = 0;
 
