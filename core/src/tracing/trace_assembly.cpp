@@ -47,8 +47,15 @@ std::string decodedPiece(const Tokenizer* tok, std::int32_t id)
 
 std::string tokenString(const Tokenizer* tok, std::int32_t id) { return tok ? std::string(tok->idToToken(id)) : std::string(); }
 
-// Tokens per work item of the prompt's decoding on every core.
-constexpr std::int64_t kDecodeChunk = 4096;
+// fn(i) for every token i in [0, count), in chunks of 4096 tokens on every core (the prompt's
+// decoding: 128k ids take tens of milliseconds on one).
+template <class Fn> void forEachToken(std::int64_t count, const Fn& fn)
+{
+    constexpr std::int64_t kChunk = 4096;
+    parallelFor((count + kChunk - 1) / kChunk, [&](std::int64_t chunk) {
+        for (std::int64_t i = chunk * kChunk; i < std::min(count, (chunk + 1) * kChunk); ++i) fn(static_cast<std::size_t>(i));
+    });
+}
 
 } // namespace
 
@@ -85,12 +92,9 @@ PreparedPrompt preparePrompt(const TraceRequest& r, const Tokenizer* tok)
         const auto T = static_cast<std::int64_t>(p.ids.size());
         std::vector<std::string> pieces(static_cast<std::size_t>(T));
         std::vector<std::int32_t> lengths(static_cast<std::size_t>(T));
-        parallelFor((T + kDecodeChunk - 1) / kDecodeChunk, [&](std::int64_t chunk) {
-            for (std::int64_t i = chunk * kDecodeChunk; i < std::min(T, (chunk + 1) * kDecodeChunk); ++i) {
-                const auto at = static_cast<std::size_t>(i);
-                pieces[at] = decodedPiece(tok, p.ids[at]);
-                lengths[at] = static_cast<std::int32_t>(codePointCount(pieces[at]));
-            }
+        forEachToken(T, [&](std::size_t at) {
+            pieces[at] = decodedPiece(tok, p.ids[at]);
+            lengths[at] = static_cast<std::int32_t>(codePointCount(pieces[at]));
         });
         std::size_t bytes = 0;
         for (const std::string& piece : pieces) bytes += piece.size();
@@ -106,10 +110,7 @@ PreparedPrompt preparePrompt(const TraceRequest& r, const Tokenizer* tok)
     if (p.ids.empty()) throw ArgumentError("the prompt is empty after tokenization");
     const auto T = static_cast<std::int64_t>(p.ids.size());
     p.strings.resize(static_cast<std::size_t>(T));
-    parallelFor((T + kDecodeChunk - 1) / kDecodeChunk, [&](std::int64_t chunk) {
-        for (std::int64_t i = chunk * kDecodeChunk; i < std::min(T, (chunk + 1) * kDecodeChunk); ++i)
-            p.strings[static_cast<std::size_t>(i)] = tokenString(tok, p.ids[static_cast<std::size_t>(i)]);
-    });
+    forEachToken(T, [&](std::size_t i) { p.strings[i] = tokenString(tok, p.ids[i]); });
     return p;
 }
 
