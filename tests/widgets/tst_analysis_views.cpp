@@ -64,6 +64,20 @@ core::SyntheticTraceSpec chainSpec()
 }
 constexpr double kRouteTau = 0.6; // above the uniform mass 1/2 of two-block rows, below the planted 0.9
 
+// Category labels: upright on two lines while at most four categories are present, else turned
+// on one line each (two turned lines side by side overlapped their neighbours at dock width).
+void checkCategoryLabels(const ThoughtAnchorsView& view, bool expectTurned)
+{
+    QCPAxis* categories = view.categoryPlot()->xAxis;
+    const auto ticker = categories->ticker().dynamicCast<QCPAxisTickerText>();
+    QVERIFY(ticker);
+    const auto labels = ticker->ticks();
+    QCOMPARE(labels.size() > 4, expectTurned);
+    QCOMPARE(categories->tickLabelRotation(), expectTurned ? -90.0 : 0.0);
+    for (const QString& label : labels) QVERIFY2(!expectTurned || !label.contains('\n'), qPrintable(label));
+    QCOMPARE(categories->label(), QStringLiteral("sentence category"));
+}
+
 QString readText(const QString& path)
 {
     QFile f(path);
@@ -211,6 +225,7 @@ private slots:
         QVERIFY(receivers->size() > 0);
         for (auto it = receivers->constBegin(); it != receivers->constEnd(); ++it) QVERIFY(it->key > 0.5);
         QVERIFY(view.categoryPlot()->plottableCount() >= 2);
+        checkCategoryLabels(view, false);
     }
 
     void clickingAnAnchorEmitsItsTokensAndReceiverHeads()
@@ -257,6 +272,7 @@ private slots:
         QVERIFY(!view.sourceLabel().contains(QStringLiteral("rule-based")));
         for (std::size_t i = 0; i < sentences.size(); ++i) QCOMPARE(view.analysis()->categories[i], names[i % names.size()]);
         QCOMPARE(view.analysis()->unlabelled, std::size_t(0));
+        checkCategoryLabels(view, true); // every category present: the labels turn
         // Back to the rule-based labeller.
         view.clearLabels();
         QVERIFY(ready.wait(10000));

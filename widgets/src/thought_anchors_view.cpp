@@ -335,6 +335,12 @@ void ThoughtAnchorsView::fillCategoryPlot()
     boxes->setName(tr("quartiles"));
     boxes->setWidth(0.6);
     boxes->setBrush(Qt::NoBrush);
+    // Upright two-line labels ("problem\nsetup") while at most four categories are present; more
+    // are turned and kept on one line each, so neighbouring labels never overlap.
+    const auto presentCount = std::count_if(order.begin(), order.end(), [&](const std::string& c) {
+        return std::find(m_analysis->categories.begin(), m_analysis->categories.end(), c) != m_analysis->categories.end();
+    });
+    const bool turned = presentCount > 4;
     double x = 0, yLo = INFINITY, yHi = -INFINITY;
     for (const std::string& category : order) {
         std::vector<double> values;
@@ -342,10 +348,9 @@ void ThoughtAnchorsView::fillCategoryPlot()
             if (m_analysis->categories[i] == category && std::isfinite(m_analysis->receiver[i])) values.push_back(m_analysis->receiver[i]);
         const bool present = std::count(m_analysis->categories.begin(), m_analysis->categories.end(), category) > 0;
         if (!present) continue;
-        // Two lines ("problem\nsetup"), upright when they fit, else turned: the boxes keep height.
         QString label = QString::fromStdString(category).replace('_', ' ');
         const qsizetype space = label.indexOf(' ');
-        if (space > 0) label[space] = '\n';
+        if (space > 0 && !turned) label[space] = '\n';
         ticker->addTick(x, label);
         if (!values.empty()) {
             std::sort(values.begin(), values.end());
@@ -366,9 +371,9 @@ void ThoughtAnchorsView::fillCategoryPlot()
         x += 1;
     }
     plot->xAxis->setTicker(ticker);
-    plot->xAxis->setTickLabelRotation(x > 4 ? -90 : 0);
+    plot->xAxis->setTickLabelRotation(turned ? -90 : 0);
     plot->xAxis->setRange(-0.6, std::max(0.6, x - 0.4));
-    plot->xAxis->setLabel(tr("sentence category (%1)").arg(QString::fromStdString(m_analysis->categorySource)));
+    plot->xAxis->setLabel(tr("sentence category")); // the labeller is named in the view's header
     plot->yAxis->setLabel(tr("receiver score"));
     if (std::isfinite(yLo)) {
         const double margin = std::max(1e-6, (yHi - yLo) * 0.08);
